@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of the solution on a fresh machine: restores what it needs, builds, tests, and ends with
+# one line "N passed, N failed" (totals over all test projects). Exit code is non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+results=$(mktemp -d /tmp/sluice-test-results.XXXXXX)
+trap 'rm -rf "$results"' EXIT
+
+if ! dotnet build Sluice.slnx -c Release -nologo -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test Sluice.slnx -c Release --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results"
+test_exit=$?
+
+passed=0
+failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+done
+
+if [ "$test_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # The runner failed without a counted failure (a crashed test host, for instance): count it.
+  failed=1
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$test_exit" -eq 0 ]

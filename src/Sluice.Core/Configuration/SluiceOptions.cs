@@ -1,0 +1,95 @@
+namespace Sluice.Configuration;
+
+/// <summary>The <c>Sluice</c> configuration section (API.md section 0). Defaults are the documented ones.</summary>
+public sealed class SluiceOptions
+{
+    public const string SectionName = "Sluice";
+
+    /// <summary><c>Sluice:Store</c>: <c>sqlite</c> (default), <c>memory</c> or <c>redis</c>.</summary>
+    public string Store { get; set; } = "sqlite";
+
+    /// <summary><c>Sluice:DataDir</c>: where the sqlite store and the bootstrap key file live.</summary>
+    public string DataDir { get; set; } = "./data";
+
+    /// <summary><c>Sluice:Redis</c>: StackExchange.Redis connection string, for <c>Store=redis</c>.</summary>
+    public string? Redis { get; set; }
+
+    /// <summary><c>Sluice:AdminKey</c>: the bootstrap admin key of tenant <c>default</c>.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary><c>Sluice:TokenSigningKey</c>: base64 HMAC key for access tokens; generated and stored when absent.</summary>
+    public string? TokenSigningKey { get; set; }
+
+    /// <summary><c>Sluice:Heartbeat</c>: interval of the id-less <c>heartbeat</c> event.</summary>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary><c>Sluice:Retry</c>: the <c>retry:</c> hint sent first on every SSE response.</summary>
+    public TimeSpan Retry { get; set; } = TimeSpan.FromSeconds(1);
+
+    public RetentionOptions Retention { get; set; } = new();
+
+    public LimitOptions Limits { get; set; } = new();
+
+    public CorsOptions Cors { get; set; } = new();
+
+    public SqliteOptions Sqlite { get; set; } = new();
+
+    public StoreKind StoreKind => Store.ToLowerInvariant() switch
+    {
+        "memory" => StoreKind.Memory,
+        "redis" => StoreKind.Redis,
+        _ => StoreKind.Sqlite,
+    };
+}
+
+public enum StoreKind
+{
+    Sqlite,
+    Memory,
+    Redis,
+}
+
+public sealed class RetentionOptions
+{
+    /// <summary><c>Sluice:Retention:Age</c>: events are kept at least this long after a stream's last event.</summary>
+    public TimeSpan Age { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary><c>Sluice:Retention:MaxEventsPerStream</c>: the oldest go first beyond this.</summary>
+    public int MaxEventsPerStream { get; set; } = 100_000;
+
+    /// <summary><c>Sluice:Retention:SweepInterval</c>: how often age retention runs.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+public sealed class LimitOptions
+{
+    /// <summary><c>Sluice:Limits:MaxEventBytes</c>: one event's data, as stored (compact JSON).</summary>
+    public int MaxEventBytes { get; set; } = 1024 * 1024;
+
+    /// <summary><c>Sluice:Limits:MaxBodyBytes</c>: any request body.</summary>
+    public long MaxBodyBytes { get; set; } = 4L * 1024 * 1024;
+
+    /// <summary><c>Sluice:Limits:SubscriberBufferEvents</c>: live events queued for one connection before it is cut.</summary>
+    public int SubscriberBufferEvents { get; set; } = 1024;
+
+    /// <summary><c>Sluice:Limits:MaxSseConnections</c>: open SSE responses on this node (503 beyond).</summary>
+    public int MaxSseConnections { get; set; } = 20_000;
+
+    /// <summary><c>Sluice:Limits:MaxConcurrentGenerations</c>.</summary>
+    public int MaxConcurrentGenerations { get; set; } = 256;
+
+    /// <summary><c>Sluice:Limits:MaxEventsPerBatch</c>: events in one publish request.</summary>
+    public int MaxEventsPerBatch { get; set; } = 1000;
+}
+
+public sealed class CorsOptions
+{
+    /// <summary><c>Sluice:Cors:Origins</c>: exact origins allowed to call Sluice from a browser.</summary>
+    public string[] Origins { get; set; } = [];
+}
+
+public sealed class SqliteOptions
+{
+    /// <summary><c>Sluice:Sqlite:Synchronous</c>: <c>normal</c> (default; survives a killed process) or <c>full</c> (also survives power loss).</summary>
+    public string Synchronous { get; set; } = "normal";
+}

@@ -1,0 +1,17 @@
+namespace Sluice.Fanout;
+
+/// <summary>Why a subscriber's response ended.</summary>
+public enum SessionEnd
+{
+    /// <summary>A terminal event was sent; the response completes.</summary>
+    Terminal,
+
+    /// <summary>The client went away.</summary>
+    ClientGone,
+
+    /// <summary>The subscriber fell behind its buffer; the connection is cut and the client resumes from the log.</summary>
+    Overflow,
+
+    /// <summary>The server asked the client to come back (shutdown, drain, broadcast-reconnect): <c>retry:</c>, then end.</summary>
+    Reconnect,
+}

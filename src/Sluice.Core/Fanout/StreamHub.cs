@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+using Sluice.Streams;
+
+namespace Sluice.Fanout;
+
+/// <summary>
+/// The stream hub: appends go to the durable log and then to the live feed; subscriptions are tracked so
+/// that heartbeats, shutdown and broadcast-reconnect reach every open response on this node.
+/// </summary>
+public sealed class StreamHub
+{
+    private readonly IEventLog _log;
+    private readonly ILiveFeed _feed;
+    private readonly IOptionsMonitor<SluiceOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<long, Subscription> _open = new();
+    private long _nextId;
+    private int _connections;
+    private long _lastEventSentTicks;
+    private volatile bool _stopping;
+
+    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time)
+    {
+        _log = log;
+        _feed = feed;
+        _options = options;
+        _time = time;
+    }
+
+    public IEventLog Log => _log;
+
+    /// <summary>Open SSE responses on this node.</summary>
+    public int OpenConnections => Volatile.Read(ref _connections);
+
+    /// <summary>True once the node stops taking subscribers (shutdown).</summary>
+    public bool IsStopping => _stopping;
+
+    /// <summary>When an event (not a heartbeat) was last written to any client, or null.</summary>
+    public DateTimeOffset? LastEventSentAt
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _lastEventSentTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Appends to the log, then offers the stored events to live subscribers.</summary>
+    public async ValueTask<AppendResult> PublishAsync(StreamKey key, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken)
+    {
+        var result = await _log.AppendAsync(key, events, cancellationToken);
+        if (result.Status == AppendStatus.Appended)
+        {
+            // Encode once here, off every subscriber's path; each connection then writes the same bytes.
+            foreach (var e in result.Events)
+            {
+                _ = e.Frame;
+            }
+
+            _feed.Announce(key, result.Events);
+        }
+
+        return result;
+    }
+
+    /// <summary>Reserves a connection slot; false at the node's limit (answer 503 + Retry-After).</summary>
+    public bool TryOpenConnection()
+    {
+        var limit = _options.CurrentValue.Limits.MaxSseConnections;
+        while (true)
+        {
+            var current = Volatile.Read(ref _connections);
+            if (current >= limit || _stopping)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _connections, current + 1, current) == current)
+            {
+                return true;
+            }
+        }
+    }
+
+    public void CloseConnection() => Interlocked.Decrement(ref _connections);
+
+    /// <summary>Creates the live queue of one response. It receives heartbeats at once; stream events once watched.</summary>
+    public Subscription CreateSubscription(StreamKey key, CancellationToken requestAborted)
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        var subscription = new Subscription(id, key, _options.CurrentValue.Limits.SubscriberBufferEvents, requestAborted, s => _open.TryRemove(s.Id, out _));
+        _open[id] = subscription;
+        if (_stopping)
+        {
+            subscription.End(SessionEnd.Reconnect, _options.CurrentValue.Retry);
+        }
+
+        return subscription;
+    }
+
+    public IDisposable Watch(Subscription subscription) => _feed.Watch(subscription.Key, subscription);
+
+    /// <summary>Sends one id-less heartbeat, encoded once, to every open response.</summary>
+    public void BroadcastHeartbeat()
+    {
+        if (_open.IsEmpty)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        var data = "{\"server_time\":\"" + now.ToString("O", CultureInfo.InvariantCulture) + "\"}";
+        var frame = SseFrames.EncodeUnnumbered(EventTypes.Heartbeat, data);
+        foreach (var subscription in _open.Values)
+        {
+            subscription.OfferUnnumbered(frame);
+        }
+    }
+
+    /// <summary>Asks every open response to end with <c>retry:</c> so its client resumes (elsewhere).</summary>
+    public int ReconnectAll(TimeSpan retry)
+    {
+        var count = 0;
+        foreach (var subscription in _open.Values)
+        {
+            subscription.End(SessionEnd.Reconnect, retry);
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>Stops taking subscribers and sends every open one away (SIGTERM).</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        ReconnectAll(_options.CurrentValue.Retry);
+    }
+
+    internal void MarkEventSent() => Interlocked.Exchange(ref _lastEventSentTicks, _time.GetUtcNow().UtcTicks);
+}

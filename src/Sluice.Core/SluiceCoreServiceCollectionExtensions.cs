@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+using Sluice.Fanout;
+using Sluice.Storage;
+using Sluice.Streams;
+using Sluice.Tenancy;
+
+namespace Sluice;
+
+/// <summary>Registers the hub and its seams. Backends replace the memory defaults with <c>Add*EventLog()</c>.</summary>
+public static class SluiceCoreServiceCollectionExtensions
+{
+    public static IServiceCollection AddSluiceCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SluiceOptions>().Bind(configuration.GetSection(SluiceOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SluiceOptions>, SluiceOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ILiveFeed, LocalFanout>();
+        services.TryAddSingleton<StreamHub>();
+        services.TryAddSingleton<ApiKeyService>();
+        services.TryAddSingleton<AccessTokenService>();
+        services.AddHostedService<KeyBootstrapper>();
+        services.AddHostedService<HeartbeatService>();
+        services.AddHostedService<RetentionService>();
+        return services;
+    }
+
+    /// <summary>The in-process store: nothing survives a restart.</summary>
+    public static IServiceCollection AddMemoryEventLog(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IEventLog, MemoryEventLog>();
+        services.TryAddSingleton<IKeyStore, MemoryKeyStore>();
+        return services;
+    }
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+using Sluice.Streams;
+
+namespace Sluice.Storage;
+
+/// <summary>Removes streams whose last event is older than <c>Sluice:Retention:Age</c>.</summary>
+internal sealed partial class RetentionService(
+    IEventLog log, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.CurrentValue.Retention.SweepInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await SweepAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    internal async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var removed = await log.RemoveExpiredAsync(time.GetUtcNow() - options.CurrentValue.Retention.Age, cancellationToken);
+            if (removed > 0)
+            {
+                LogRemoved(removed);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogFailed(ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Retention removed {Count} expired streams")]
+    private partial void LogRemoved(int count);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Retention sweep failed")]
+    private partial void LogFailed(Exception exception);
+}

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+
+namespace Sluice.Tenancy;
+
+/// <summary>
+/// Makes sure an admin can get in: the configured <c>Sluice:AdminKey</c> is registered, or on a first start
+/// with no keys one is generated, printed once to standard output (never to the log) and saved under the
+/// data directory with owner-only permissions.
+/// </summary>
+internal sealed partial class KeyBootstrapper(
+    ApiKeyService keys, IKeyStore store, IOptions<SluiceOptions> options, ILogger<KeyBootstrapper> logger) : IHostedService
+{
+    public const string FileName = "admin.key";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        if (o.AdminKey is { } configured)
+        {
+            if (await keys.AuthenticateAsync(configured, cancellationToken) is null)
+            {
+                await keys.CreateAsync(Tenants.Default, Roles.Admin, "bootstrap (Sluice:AdminKey)", null, cancellationToken, configured);
+            }
+
+            LogConfigured();
+            return;
+        }
+
+        if (await store.AnyAsync(cancellationToken))
+        {
+            return;
+        }
+
+        var (record, secret) = await keys.CreateAsync(Tenants.Default, Roles.Admin, "bootstrap", null, cancellationToken);
+        string? path = null;
+        if (o.StoreKind == StoreKind.Sqlite)
+        {
+            Directory.CreateDirectory(o.DataDir);
+            path = Path.GetFullPath(Path.Combine(o.DataDir, FileName));
+            await File.WriteAllTextAsync(path, secret + "\n", cancellationToken);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+        }
+
+        // Printed, not logged: log sinks are shipped and retained; the console of a first start is watched by a person.
+        await Console.Out.WriteLineAsync(
+            $"Sluice: created the bootstrap admin key {record.Id} for tenant '{Tenants.Default}'. It is shown once:\n  {secret}\n" +
+            (path is null ? "  (not saved: Sluice:Store=memory)" : $"  saved to {path}"));
+        await Console.Out.FlushAsync(cancellationToken);
+        LogGenerated(record.Id);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Bootstrap admin key from Sluice:AdminKey is registered")]
+    private partial void LogConfigured();
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "No keys existed: generated bootstrap admin key {KeyId} (printed once on standard output)")]
+    private partial void LogGenerated(string keyId);
+}

@@ -1,0 +1,7 @@
+namespace Sluice.Tenancy;
+
+public static class Tenants
+{
+    /// <summary>The tenant of the bootstrap admin key.</summary>
+    public const string Default = "default";
+}

@@ -1,0 +1,74 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sluice.Http.Problems;
+using Sluice.Tenancy;
+
+namespace Sluice.Http.Auth;
+
+/// <summary>
+/// <c>Authorization: Bearer &lt;key&gt;</c>, or <c>?access_token=</c> for EventSource. A token stops working when
+/// the key that minted it is revoked. Neither secret is ever logged.
+/// </summary>
+internal sealed class SluiceAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyService keys,
+    AccessTokenService tokens) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Sluice";
+    public const string AccessTokenParameter = "access_token";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var authorization = Request.Headers.Authorization.ToString();
+        if (authorization.Length > 0)
+        {
+            if (!authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                return AuthenticateResult.Fail("Unsupported authorization scheme.");
+            }
+
+            var key = await keys.AuthenticateAsync(authorization["Bearer ".Length..].Trim(), Context.RequestAborted);
+            return key is null
+                ? AuthenticateResult.Fail("Unknown, revoked or expired key.")
+                : Success(new SluiceCaller(key.Tenant, key.Roles, key.Id, null));
+        }
+
+        if (Request.Query.TryGetValue(AccessTokenParameter, out var values))
+        {
+            var claims = await tokens.ValidateAsync(values.ToString(), Context.RequestAborted);
+            if (claims is null || !await keys.IsActiveAsync(claims.KeyId, Context.RequestAborted))
+            {
+                return AuthenticateResult.Fail("Invalid or expired access token.");
+            }
+
+            return Success(new SluiceCaller(claims.Tenant, Roles.None, claims.KeyId, claims.Resource));
+        }
+
+        return AuthenticateResult.NoResult();
+    }
+
+    private AuthenticateResult Success(SluiceCaller caller)
+    {
+        Context.Features.Set(caller);
+        var identity = new ClaimsIdentity(
+            [new Claim("sluice:tenant", caller.Tenant), new Claim("sluice:key", caller.KeyId)], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return Problem.WriteAsync(Context, StatusCodes.Status401Unauthorized, ProblemCodes.Unauthorized,
+            "Authentication required.", "Send a valid API key as 'Authorization: Bearer <key>', or a valid access_token.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Problem.WriteAsync(Context, StatusCodes.Status403Forbidden, ProblemCodes.Forbidden,
+            "Forbidden.", "The credential does not carry the role this endpoint requires.");
+}

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Sluice.Http.Auth;
+using Sluice.Http.Problems;
+using Sluice.Streams;
+using Sluice.Tenancy;
+
+namespace Sluice.Http.Keys;
+
+/// <summary>API.md section 1, key management (role admin). The secret appears in the create response only.</summary>
+internal static partial class KeysApi
+{
+    public static RouteGroupBuilder MapKeysApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1/admin/keys").RequireAuthorization(SluicePolicies.Admin);
+        group.MapPost("/", CreateAsync);
+        group.MapGet("/", ListAsync);
+        group.MapDelete("/{id}", RevokeAsync);
+        return group;
+    }
+
+    internal static async Task<IResult> CreateAsync(HttpContext context, ApiKeyService keys, TimeProvider time, ILoggerFactory loggers)
+    {
+        CreateKeyRequest? request;
+        try
+        {
+            request = await context.Request.ReadFromJsonAsync<CreateKeyRequest>(context.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+        }
+
+        if (request is null || request.Tenant is null || !Identifiers.IsValidTenant(request.Tenant))
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "'tenant' is required and must match [A-Za-z0-9._-]{1,64}.");
+        }
+
+        if (request.Roles is not { Length: > 0 })
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "'roles' must list at least one of subscribe, publish, generate, admin.");
+        }
+
+        var roles = Roles.None;
+        foreach (var name in request.Roles)
+        {
+            if (name is null || !RoleNames.TryParse(name, out var role))
+            {
+                return Problem.BadRequest(ProblemCodes.InvalidRequest, $"Unknown role '{name}'; use subscribe, publish, generate or admin.");
+            }
+
+            roles |= role;
+        }
+
+        if (request.Name is { Length: > 200 })
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "'name' must be at most 200 characters.");
+        }
+
+        if (request.ExpiresAt is { } expires && expires <= time.GetUtcNow())
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "'expires_at' must be in the future.");
+        }
+
+        var (record, secret) = await keys.CreateAsync(request.Tenant, roles, request.Name, request.ExpiresAt, context.RequestAborted);
+        LogCreated(loggers.CreateLogger(typeof(KeysApi).FullName!), record.Id, record.Tenant, context.GetCaller().KeyId);
+        return TypedResults.Json(KeyView.From(record, secret), statusCode: StatusCodes.Status201Created);
+    }
+
+    internal static async Task<IResult> ListAsync(HttpContext context, ApiKeyService keys, string? tenant)
+    {
+        if (tenant is not null && !Identifiers.IsValidTenant(tenant))
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "'tenant' must match [A-Za-z0-9._-]{1,64}.");
+        }
+
+        var list = await keys.ListAsync(tenant, context.RequestAborted);
+        return TypedResults.Ok(new KeyList([.. list.Select(k => KeyView.From(k, null))]));
+    }
+
+    internal static async Task<IResult> RevokeAsync(string id, HttpContext context, ApiKeyService keys, ILoggerFactory loggers)
+    {
+        if (!await keys.RevokeAsync(id, context.RequestAborted))
+        {
+            return Problem.NotFound("The key");
+        }
+
+        LogRevoked(loggers.CreateLogger(typeof(KeysApi).FullName!), id, context.GetCaller().KeyId);
+        return TypedResults.NoContent();
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Key {KeyId} created for tenant {Tenant} by {ActorKeyId}")]
+    private static partial void LogCreated(ILogger logger, string keyId, string tenant, string actorKeyId);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Key {KeyId} revoked by {ActorKeyId}")]
+    private static partial void LogRevoked(ILogger logger, string keyId, string actorKeyId);
+
+    internal sealed record CreateKeyRequest(string? Tenant, string?[]? Roles, string? Name, DateTimeOffset? ExpiresAt);
+
+    internal sealed record KeyList(KeyView[] Keys);
+
+    internal sealed record KeyView(string Id, string? Key, string Tenant, string[] Roles, string? Name, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt)
+    {
+        public static KeyView From(ApiKeyRecord r, string? secret) =>
+            new(r.Id, secret, r.Tenant, RoleNames.ToNames(r.Roles), r.Name, r.CreatedAt, r.ExpiresAt, r.RevokedAt);
+    }
+}

@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Sluice.Http.Problems;
+
+/// <summary>RFC 9457 problem responses with a stable <c>code</c> and the request's trace id; never a stack trace.</summary>
+internal static class Problem
+{
+    public const string TypeBase = "https://sluice.dev/problems/";
+
+    public static IResult Result(int status, string code, string title, string? detail = null, TimeSpan? retryAfter = null) =>
+        new ProblemResult(Create(status, code, title, detail), retryAfter);
+
+    public static ProblemDetails Create(int status, string code, string title, string? detail) => new()
+    {
+        Status = status,
+        Type = TypeBase + code,
+        Title = title,
+        Detail = detail,
+        Extensions = { ["code"] = code },
+    };
+
+    public static Task WriteAsync(HttpContext context, int status, string code, string title, string? detail = null, TimeSpan? retryAfter = null) =>
+        Result(status, code, title, detail, retryAfter).ExecuteAsync(context);
+
+    public static IResult BadRequest(string code, string detail) => Result(StatusCodes.Status400BadRequest, code, "The request is not valid.", detail);
+
+    public static IResult NotFound(string what) => Result(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found.", what + " does not exist.");
+
+    private sealed class ProblemResult(ProblemDetails problem, TimeSpan? retryAfter) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            if (retryAfter is { } delay)
+            {
+                httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (httpContext.Features.Get<Diagnostics.TraceIdFeature>() is { } trace)
+            {
+                problem.Extensions["trace_id"] = trace.TraceId;
+            }
+
+            // Written as-is rather than through ProblemDetailsService, whose defaults would replace trace_id
+            // with the Activity id; clients correlate with the X-Trace-Id they sent.
+            return TypedResults.Json(problem, ProblemJson.Options, "application/problem+json", problem.Status).ExecuteAsync(httpContext);
+        }
+    }
+}
+
+file static class ProblemJson
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Options = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+}

@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Sluice.Http.Problems;
+
+/// <summary>The boundary: classify what escaped an endpoint into a problem response; log the unexpected.</summary>
+internal sealed partial class SluiceExceptionHandler(ILogger<SluiceExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (httpContext.Response.HasStarted)
+        {
+            return false;
+        }
+
+        switch (exception)
+        {
+            case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
+                await Problem.WriteAsync(httpContext, 413, ProblemCodes.BodyTooLarge, "The request body is too large.",
+                    "The body exceeds Sluice:Limits:MaxBodyBytes.");
+                return true;
+            case BadHttpRequestException bad:
+                await Problem.WriteAsync(httpContext, bad.StatusCode, ProblemCodes.InvalidRequest, "The request is not valid.", bad.Message);
+                return true;
+            case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
+                return true;
+            default:
+                LogUnhandled(exception, httpContext.Request.Path);
+                await Problem.WriteAsync(httpContext, 500, ProblemCodes.Internal, "Internal error.", "The error was logged with this request's trace id.");
+                return true;
+        }
+    }
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Unhandled error on {Path}")]
+    private partial void LogUnhandled(Exception exception, PathString path);
+}

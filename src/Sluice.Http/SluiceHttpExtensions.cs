@@ -1,0 +1,88 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+using Sluice.Fanout;
+using Sluice.Http.Auth;
+using Sluice.Http.Diagnostics;
+using Sluice.Http.Keys;
+using Sluice.Http.Problems;
+using Sluice.Http.Streams;
+
+namespace Sluice.Http;
+
+/// <summary><c>AddSluiceHttp</c> wires the HTTP surface; <c>UseSluice</c> + <c>MapSluice</c> expose it.</summary>
+public static class SluiceHttpExtensions
+{
+    private const string CorsPolicy = "sluice";
+    private const string ReadyTag = "ready";
+
+    public static IServiceCollection AddSluiceHttp(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSluiceCore(configuration);
+        services.AddSingleton<SseResponder>();
+        services.AddProblemDetails();
+        services.AddExceptionHandler<SluiceExceptionHandler>();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
+        });
+        services.AddAuthentication(SluiceAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SluiceAuthenticationHandler>(SluiceAuthenticationHandler.SchemeName, null);
+        services.AddAuthorization(SluicePolicies.Add);
+        services.AddCors();
+        services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>()
+            .Configure<IOptions<SluiceOptions>>((cors, sluice) => cors.AddPolicy(CorsPolicy, policy =>
+            {
+                policy.WithOrigins(sluice.Value.Cors.Origins)
+                    .WithMethods("GET", "POST", "PUT", "DELETE")
+                    .WithHeaders("Authorization", "Content-Type", "Last-Event-ID", "X-Tenant-Key", "X-Trace-Id", "traceparent", "Idempotency-Key")
+                    .WithExposedHeaders("X-Trace-Id", "Retry-After", "Location", "X-Sluice-Generation-Id");
+            }));
+        services.AddOptions<KestrelServerOptions>()
+            .Configure<IOptions<SluiceOptions>>((kestrel, sluice) => kestrel.Limits.MaxRequestBodySize = sluice.Value.Limits.MaxBodyBytes);
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadyTag]);
+        return services;
+    }
+
+    /// <summary>
+    /// Keeps secrets out of logs: ASP.NET's request-start log prints the query string, which can carry an
+    /// <c>access_token</c>. Registered after configuration, so it wins over an appsettings level.
+    /// </summary>
+    public static ILoggingBuilder AddSluiceLogRedaction(this ILoggingBuilder logging) =>
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning)
+               .AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.None);
+
+    public static IApplicationBuilder UseSluice(this IApplicationBuilder app)
+    {
+        app.UseMiddleware<TraceIdMiddleware>();
+        app.UseExceptionHandler();
+        app.UseCors(CorsPolicy);
+        app.UseAuthentication();
+        app.UseAuthorization();
+        return app;
+    }
+
+    public static IEndpointRouteBuilder MapSluice(this IEndpointRouteBuilder endpoints)
+    {
+        var hub = endpoints.ServiceProvider.GetRequiredService<StreamHub>();
+        endpoints.ServiceProvider.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(hub.Stop);
+
+        endpoints.MapStreamsApi();
+        endpoints.MapKeysApi();
+        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
+        endpoints.MapFallback(static () => Problem.Result(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found.", "No such endpoint."));
+        return endpoints;
+    }
+}

@@ -1,0 +1,104 @@
+using System.Buffers;
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+using Sluice.Fanout;
+using Sluice.Http.Problems;
+using Sluice.Streams;
+
+namespace Sluice.Http.Streams;
+
+/// <summary>
+/// Serves one SSE subscription with the resume rules of API.md section 3. Shared by every SSE endpoint;
+/// the endpoint only decides which stream and checks access.
+/// </summary>
+internal sealed class SseResponder(StreamHub hub, IOptionsMonitor<SluiceOptions> options)
+{
+    public const string LastEventIdQuery = "lastEventId";
+
+    public async Task ServeAsync(HttpContext context, StreamKey key)
+    {
+        var header = context.Request.Headers["Last-Event-ID"];
+        var raw = header.Count > 0 ? header.ToString() : context.Request.Query[LastEventIdQuery].ToString();
+        if (!EventPosition.TryParse(raw, out var position))
+        {
+            await Problem.WriteAsync(context, 400, ProblemCodes.InvalidLastEventId, "The resume position is malformed.",
+                "Last-Event-ID (or lastEventId) must be a non-negative decimal event id.");
+            return;
+        }
+
+        var plan = ResumePlan.For(await hub.Log.GetInfoAsync(key, context.RequestAborted), position);
+        switch (plan.Kind)
+        {
+            case ResumeKind.NotFound:
+                await Problem.NotFound("The stream").ExecuteAsync(context);
+                return;
+            case ResumeKind.NoContent:
+                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                return;
+        }
+
+        if (!hub.TryOpenConnection())
+        {
+            var retry = options.CurrentValue.Retry;
+            await Problem.WriteAsync(context, 503, ProblemCodes.Overloaded, "Too many open streams on this node.",
+                "Sluice:Limits:MaxSseConnections is reached or the node is shutting down; retry after the delay.", retry < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : retry);
+            return;
+        }
+
+        try
+        {
+            await StreamAsync(context, key, plan);
+        }
+        finally
+        {
+            hub.CloseConnection();
+        }
+    }
+
+    private async Task StreamAsync(HttpContext context, StreamKey key, ResumePlan plan)
+    {
+        SseHeaders.Apply(context);
+        var output = context.Response.BodyWriter;
+        output.Write(SseFrames.Retry(options.CurrentValue.Retry));
+        var info = plan.Info!;
+        if (plan.Kind == ResumeKind.Truncated)
+        {
+            output.Write(SseFrames.EncodeUnnumbered(EventTypes.Error, string.Create(CultureInfo.InvariantCulture,
+                $"{{\"code\":\"history_truncated\",\"first_available_id\":{info.FirstId},\"retryable\":false}}")));
+        }
+        else if (plan.Kind == ResumeKind.Ahead)
+        {
+            output.Write(SseFrames.EncodeUnnumbered(EventTypes.Error, string.Create(CultureInfo.InvariantCulture,
+                $"{{\"code\":\"event_id_ahead\",\"last_id\":{info.LastId}}}")));
+            if (info.Closed)
+            {
+                await output.FlushAsync(context.RequestAborted);
+                return;
+            }
+        }
+
+        using var subscription = hub.CreateSubscription(key, context.RequestAborted);
+        await output.FlushAsync(subscription.Token);
+        var session = new StreamSession(hub, key, output, plan.StartAfter);
+        var end = await session.RunAsync(subscription);
+        switch (end)
+        {
+            case SessionEnd.Overflow:
+                // Cut, not completed: the client sees an error and resumes from the log with its Last-Event-ID.
+                context.Abort();
+                break;
+            case SessionEnd.Reconnect when !context.RequestAborted.IsCancellationRequested:
+                output.Write(SseFrames.Retry(subscription.ReconnectRetry ?? options.CurrentValue.Retry));
+                using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+                {
+                    // A client that stopped reading must not hold a shutdown or a drain.
+                    deadline.CancelAfter(TimeSpan.FromSeconds(5));
+                    await output.FlushAsync(deadline.Token);
+                }
+
+                break;
+        }
+    }
+}

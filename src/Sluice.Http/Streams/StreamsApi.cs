@@ -1,0 +1,177 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+using Sluice.Fanout;
+using Sluice.Http.Auth;
+using Sluice.Http.Problems;
+using Sluice.Streams;
+using Sluice.Tenancy;
+
+namespace Sluice.Http.Streams;
+
+/// <summary>API.md section 2: publish, metadata, browser tokens and SSE subscribe.</summary>
+internal static class StreamsApi
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+
+    public static RouteGroupBuilder MapStreamsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1/streams/{streamId}");
+        group.MapPost("/events", PublishAsync).RequireAuthorization(SluicePolicies.Publish);
+        group.MapGet("/", GetAsync).RequireAuthorization(SluicePolicies.Read);
+        group.MapGet("/events", SubscribeAsync).RequireAuthorization(SluicePolicies.SubscribeOrToken);
+        group.MapPost("/tokens", CreateTokenAsync).RequireAuthorization(SluicePolicies.Subscribe);
+        return group;
+    }
+
+    internal static async Task<IResult> PublishAsync(string streamId, HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options)
+    {
+        if (Resolve(context, streamId) is { } problem)
+        {
+            return problem;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, DocumentOptions, context.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+        }
+
+        using (document)
+        {
+            var outcome = PublishRequestReader.Read(document, options.CurrentValue.Limits);
+            if (outcome.Events is null)
+            {
+                return Problem.Result(outcome.Status, outcome.Code, outcome.Status == 413 ? "An event is too large." : "The event is not valid.", outcome.Detail);
+            }
+
+            var result = await hub.PublishAsync(Key(context, streamId), outcome.Events, context.RequestAborted);
+            if (result.Status == AppendStatus.StreamClosed)
+            {
+                return Problem.Result(StatusCodes.Status409Conflict, ProblemCodes.StreamClosed, "The stream is closed.",
+                    "A terminal event (done, error or safe_response) was published; the stream takes no more events.");
+            }
+
+            var ids = new long[result.Events.Count];
+            for (var i = 0; i < ids.Length; i++)
+            {
+                ids[i] = result.Events[i].Id;
+            }
+
+            return TypedResults.Json(new PublishResponse(ids), statusCode: StatusCodes.Status201Created);
+        }
+    }
+
+    internal static async Task<IResult> GetAsync(string streamId, HttpContext context, StreamHub hub)
+    {
+        if (Resolve(context, streamId) is { } problem)
+        {
+            return problem;
+        }
+
+        var info = await hub.Log.GetInfoAsync(Key(context, streamId), context.RequestAborted);
+        return info is null ? Problem.NotFound("The stream") : TypedResults.Ok(StreamView.From(info));
+    }
+
+    internal static async Task SubscribeAsync(string streamId, HttpContext context, SseResponder responder)
+    {
+        if (Resolve(context, streamId) is { } problem)
+        {
+            await problem.ExecuteAsync(context);
+            return;
+        }
+
+        var caller = context.GetCaller();
+        if (caller.IsToken && caller.TokenResource != AccessTokenService.StreamResource(streamId))
+        {
+            await Problem.WriteAsync(context, StatusCodes.Status403Forbidden, ProblemCodes.Forbidden, "Forbidden.",
+                "The access token is scoped to another resource.");
+            return;
+        }
+
+        await responder.ServeAsync(context, Key(context, streamId));
+    }
+
+    internal static async Task<IResult> CreateTokenAsync(string streamId, HttpContext context, StreamHub hub, AccessTokenService tokens)
+    {
+        if (Resolve(context, streamId) is { } problem)
+        {
+            return problem;
+        }
+
+        var ttl = TimeSpan.FromSeconds(900);
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            TokenRequest? request;
+            try
+            {
+                request = await context.Request.ReadFromJsonAsync<TokenRequest>(context.RequestAborted);
+            }
+            catch (JsonException ex)
+            {
+                return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+            }
+
+            if (request?.TtlSeconds is { } seconds)
+            {
+                if (seconds is < 1 or > 86400)
+                {
+                    return Problem.BadRequest(ProblemCodes.InvalidRequest, "ttl_seconds must be between 1 and 86400.");
+                }
+
+                ttl = TimeSpan.FromSeconds(seconds);
+            }
+        }
+
+        var key = Key(context, streamId);
+        if (await hub.Log.GetInfoAsync(key, context.RequestAborted) is null)
+        {
+            return Problem.NotFound("The stream");
+        }
+
+        var (token, expiresAt) = await tokens.IssueAsync(key.Tenant, AccessTokenService.StreamResource(streamId), ttl, context.GetCaller().KeyId, context.RequestAborted);
+        var url = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}/v1/streams/{Uri.EscapeDataString(streamId)}/events?access_token={Uri.EscapeDataString(token)}";
+        return TypedResults.Ok(new TokenResponse(token, url, expiresAt));
+    }
+
+    /// <summary>Validates the stream id and the tenant header; stashes the resolved tenant.</summary>
+    private static IResult? Resolve(HttpContext context, string streamId)
+    {
+        if (!Identifiers.IsValidStreamId(streamId))
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidStreamId, "The stream id must match [A-Za-z0-9._:-]{1,128}.");
+        }
+
+        if (!context.TryResolveTenant(out var tenant))
+        {
+            return Problem.Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.",
+                "X-Tenant-Key must name the credential's own tenant.");
+        }
+
+        context.Items[TenantItem] = tenant;
+        return null;
+    }
+
+    private static readonly object TenantItem = new();
+
+    private static StreamKey Key(HttpContext context, string streamId) => new((string)context.Items[TenantItem]!, streamId);
+
+    internal sealed record PublishResponse(long[] Ids);
+
+    internal sealed record TokenRequest(int? TtlSeconds);
+
+    internal sealed record TokenResponse(string AccessToken, string EventsUrl, DateTimeOffset ExpiresAt);
+
+    internal sealed record StreamView(string Id, string Status, long FirstId, long LastId, long Events, DateTimeOffset CreatedAt, DateTimeOffset? ClosedAt)
+    {
+        public static StreamView From(StreamInfo info) =>
+            new(info.StreamId, info.Closed ? "closed" : "open", info.FirstId, info.LastId, info.Events, info.CreatedAt, info.ClosedAt);
+    }
+}

@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Builder;
+using Sluice.Configuration;
+using Sluice.Http;
+using Sluice.Storage.Sqlite;
+
+namespace Sluice.Server;
+
+/// <summary>Builds the Sluice web application: configuration, the chosen store, the HTTP surface.</summary>
+public static class SluiceHost
+{
+    public const string DefaultUrl = "http://127.0.0.1:8080";
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.Logging.AddSluiceLogRedaction();
+        builder.Services.AddSluiceHttp(builder.Configuration);
+        AddStore(builder);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseSluice();
+        app.MapSluice();
+        return app;
+    }
+
+    private static void AddStore(WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(SluiceOptions.SectionName).Get<SluiceOptions>() ?? new SluiceOptions();
+        switch (options.Store.ToLowerInvariant())
+        {
+            case "memory":
+                builder.Services.AddMemoryEventLog();
+                break;
+            case "redis":
+                throw new InvalidOperationException(
+                    "Sluice:Store=redis is not available in this build yet; use sqlite (default) or memory.");
+            default:
+                // Unknown values fall through to the validator, which names the key at start.
+                builder.Services.AddSqliteEventLog();
+                break;
+        }
+    }
+}

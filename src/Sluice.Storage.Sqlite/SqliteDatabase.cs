@@ -1,0 +1,179 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+
+namespace Sluice.Storage.Sqlite;
+
+/// <summary>
+/// The embedded database: one file in WAL mode, read through pooled connections, written by one writer loop
+/// that commits every queued write in one transaction (group commit). One writer means no SQLITE_BUSY and
+/// lets the writer own the streams' id counters.
+/// </summary>
+/// <remarks>
+/// synchronous=NORMAL in WAL mode: a commit is in the WAL before the append is acknowledged, so it survives
+/// the process being killed (kill -9); only an OS crash or power loss can lose the last commits. Set
+/// <c>Sluice:Sqlite:Synchronous=Full</c> for that too, at a cost in publish rate.
+/// </remarks>
+public sealed partial class SqliteDatabase : IAsyncDisposable
+{
+    private const int MaxBatch = 512;
+    private readonly Channel<SqliteWrite> _writes = Channel.CreateBounded<SqliteWrite>(new BoundedChannelOptions(16_384)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private readonly SqliteConnection _writer;
+    private readonly Task _loop;
+    private readonly ILogger<SqliteDatabase> _logger;
+
+    public SqliteDatabase(IOptions<SluiceOptions> options, ILogger<SqliteDatabase> logger)
+        : this(Path.Combine(options.Value.DataDir, "sluice.db"), options.Value.Sqlite.Synchronous, logger)
+    {
+    }
+
+    public SqliteDatabase(string path, string synchronous, ILogger<SqliteDatabase> logger)
+    {
+        _logger = logger;
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        ConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+
+        _writer = new SqliteConnection(ConnectionString);
+        _writer.Open();
+        Execute(_writer, "PRAGMA journal_mode=WAL;");
+        Execute(_writer, $"PRAGMA synchronous={(synchronous.Equals("full", StringComparison.OrdinalIgnoreCase) ? "FULL" : "NORMAL")};");
+        Execute(_writer, "PRAGMA busy_timeout=30000;");
+        Execute(_writer, Schema);
+        _loop = Task.Run(WriteLoopAsync);
+    }
+
+    internal string ConnectionString { get; }
+
+    /// <summary>Queues a write for the next group commit and waits until it is committed.</summary>
+    internal async ValueTask<T> WriteAsync<T>(SqliteWrite<T> write, CancellationToken cancellationToken)
+    {
+        await _writes.Writer.WriteAsync(write, cancellationToken);
+        return await write.Completion;
+    }
+
+    /// <summary>A pooled read connection. WAL lets readers run beside the writer.</summary>
+    internal SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<SqliteWrite>(MaxBatch);
+        var reader = _writes.Reader;
+
+        // SQLite's API is synchronous; with WAL and synchronous=NORMAL a commit is a buffered write, so this
+        // loop occupies one pool thread only while it has work.
+        while (await reader.WaitToReadAsync())
+        {
+            while (batch.Count < MaxBatch && reader.TryRead(out var write))
+            {
+                batch.Add(write);
+            }
+
+            Commit(batch);
+            batch.Clear();
+        }
+    }
+
+    private void Commit(List<SqliteWrite> batch)
+    {
+        try
+        {
+            using var transaction = _writer.BeginTransaction(deferred: false);
+            foreach (var write in batch)
+            {
+                write.Execute(_writer, transaction);
+            }
+
+            transaction.Commit();
+        }
+        catch (Exception ex)
+        {
+            LogCommitFailed(ex, batch.Count);
+            foreach (var write in batch)
+            {
+                write.Rollback();
+                write.Fail(ex);
+            }
+
+            return;
+        }
+
+        foreach (var write in batch)
+        {
+            write.Committed();
+        }
+    }
+
+    internal static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _writes.Writer.TryComplete();
+        await _loop;
+        _writer.Dispose();
+        SqliteConnection.ClearPool(new SqliteConnection(ConnectionString));
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "SQLite commit of {Count} writes failed; all were rolled back")]
+    private partial void LogCommitFailed(Exception exception, int count);
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS streams(
+            sk INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            stream_id TEXT NOT NULL,
+            first_id INTEGER NOT NULL,
+            last_id INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            closed_at INTEGER,
+            last_event_at INTEGER NOT NULL,
+            UNIQUE(tenant, stream_id));
+        CREATE INDEX IF NOT EXISTS streams_last_event_at ON streams(last_event_at);
+        CREATE TABLE IF NOT EXISTS events(
+            sk INTEGER NOT NULL,
+            id INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            PRIMARY KEY(sk, id)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS api_keys(
+            id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            roles INTEGER NOT NULL,
+            name TEXT,
+            hash TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            revoked_at INTEGER);
+        CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant, created_at);
+        CREATE TABLE IF NOT EXISTS secrets(name TEXT PRIMARY KEY, value BLOB NOT NULL);
+        """;
+}

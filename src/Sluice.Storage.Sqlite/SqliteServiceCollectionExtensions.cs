@@ -1,0 +1,18 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sluice.Streams;
+using Sluice.Tenancy;
+
+namespace Sluice.Storage.Sqlite;
+
+public static class SqliteServiceCollectionExtensions
+{
+    /// <summary>The embedded default store: events, keys and secrets in <c>{Sluice:DataDir}/sluice.db</c>.</summary>
+    public static IServiceCollection AddSqliteEventLog(this IServiceCollection services)
+    {
+        services.TryAddSingleton<SqliteDatabase>();
+        services.TryAddSingleton<IEventLog, SqliteEventLog>();
+        services.TryAddSingleton<IKeyStore, SqliteKeyStore>();
+        return services;
+    }
+}
