@@ -1,0 +1,139 @@
+using System.IO.Pipelines;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Sluice.Configuration;
+using Sluice.Fanout;
+using Sluice.Storage;
+using Sluice.Streams;
+
+namespace Sluice.Core.Tests.Fanout;
+
+public sealed class StreamSessionTests
+{
+    private static readonly StreamKey Key = new("t", "s");
+    private readonly SluiceOptions _options = new() { Limits = { SubscriberBufferEvents = 8 } };
+    private readonly LocalFanout _feed = new();
+    private readonly MemoryEventLog _log;
+    private readonly StreamHub _hub;
+
+    public StreamSessionTests()
+    {
+        var monitor = new StaticOptions(_options);
+        var time = new FakeTimeProvider();
+        _log = new MemoryEventLog(monitor, time);
+        _hub = new StreamHub(_log, _feed, monitor, time);
+    }
+
+    private static NewEvent Token(int n) => new(EventTypes.Token, $"{{\"n\":{n}}}");
+
+    [Fact]
+    public async Task Run_AnnouncementsOutOfOrderOrLost_DeliversEveryEventOnceInOrder()
+    {
+        await _log.AppendAsync(Key, [Token(1)], default);
+        var pipe = new Pipe();
+        using var subscription = _hub.CreateSubscription(Key, default);
+        var session = new StreamSession(_hub, Key, pipe.Writer, 0);
+        var run = session.RunAsync(subscription);
+        await WaitUntilAsync(() => _feed.TopicCount == 1);
+
+        var late = await _log.AppendAsync(Key, [Token(2), Token(3)], default);
+        var later = await _log.AppendAsync(Key, [Token(4)], default);
+        _feed.Announce(Key, later.Events);             // 4 arrives before 2 and 3
+        _feed.Announce(Key, late.Events);              // then 2 and 3, already sent
+        await _log.AppendAsync(Key, [Token(5)], default); // 5 is never announced
+        var done = await _log.AppendAsync(Key, [new NewEvent(EventTypes.Done, "{}")], default);
+        _feed.Announce(Key, done.Events);
+        var end = await run;
+        await pipe.Writer.CompleteAsync();
+
+        var text = await ReadAllAsync(pipe.Reader);
+        Assert.Equal(SessionEnd.Terminal, end);
+        Assert.Equal(["1", "2", "3", "4", "5", "6"], Ids(text));
+    }
+
+    [Fact]
+    public async Task Run_SubscriberThatStopsReading_OverflowsAndEnds()
+    {
+        await _log.AppendAsync(Key, [Token(0)], default);
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32, useSynchronizationContext: false));
+        using var subscription = _hub.CreateSubscription(Key, default);
+        var session = new StreamSession(_hub, Key, pipe.Writer, 0);
+        var run = session.RunAsync(subscription);
+        await WaitUntilAsync(() => _feed.TopicCount == 1);
+
+        for (var i = 1; i <= 100 && !run.IsCompleted; i++)
+        {
+            await _hub.PublishAsync(Key, [Token(i)], default);
+        }
+
+        Assert.Equal(SessionEnd.Overflow, await run.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(SessionEnd.Overflow, subscription.EndReason);
+        Assert.Equal(0, _feed.TopicCount);
+    }
+
+    [Fact]
+    public async Task Run_ReconnectAll_EndsWithReconnect()
+    {
+        await _log.AppendAsync(Key, [Token(1)], default);
+        var pipe = new Pipe();
+        using var subscription = _hub.CreateSubscription(Key, default);
+        var run = new StreamSession(_hub, Key, pipe.Writer, 0).RunAsync(subscription);
+        await WaitUntilAsync(() => _feed.TopicCount == 1);
+
+        Assert.Equal(1, _hub.ReconnectAll(TimeSpan.FromSeconds(3)));
+
+        Assert.Equal(SessionEnd.Reconnect, await run);
+        Assert.Equal(TimeSpan.FromSeconds(3), subscription.ReconnectRetry);
+    }
+
+    [Fact]
+    public void TryOpenConnection_AtTheLimit_Refuses()
+    {
+        _options.Limits.MaxSseConnections = 2;
+
+        Assert.Equal([true, true, false], new[] { _hub.TryOpenConnection(), _hub.TryOpenConnection(), _hub.TryOpenConnection() });
+        _hub.CloseConnection();
+        Assert.True(_hub.TryOpenConnection());
+    }
+
+    private static List<string> Ids(string text) =>
+        [.. text.Split('\n').Where(l => l.StartsWith("id: ", StringComparison.Ordinal)).Select(l => l[4..])];
+
+    private static async Task<string> ReadAllAsync(PipeReader reader)
+    {
+        var builder = new StringBuilder();
+        while (true)
+        {
+            var result = await reader.ReadAsync();
+            foreach (var segment in result.Buffer)
+            {
+                builder.Append(Encoding.UTF8.GetString(segment.Span));
+            }
+
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return builder.ToString();
+            }
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            await Task.Delay(5, timeout.Token);
+        }
+    }
+}
+
+internal sealed class StaticOptions(SluiceOptions value) : IOptionsMonitor<SluiceOptions>
+{
+    public SluiceOptions CurrentValue => value;
+
+    public SluiceOptions Get(string? name) => value;
+
+    public IDisposable? OnChange(Action<SluiceOptions, string?> listener) => null;
+}

@@ -1,0 +1,203 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Sluice.Configuration;
+using Sluice.Streams;
+
+namespace Sluice.Storage.ConformanceTests;
+
+/// <summary>One suite for every <see cref="IEventLog"/> backend: each must pass it unchanged.</summary>
+public abstract class EventLogConformance : IAsyncLifetime
+{
+    protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    protected SluiceOptions Options { get; } = new() { Retention = { MaxEventsPerStream = 1000 } };
+
+    protected IEventLog Log { get; private set; } = null!;
+
+    protected abstract Task<IEventLog> CreateAsync(IOptionsMonitor<SluiceOptions> options, TimeProvider time);
+
+    /// <summary>A new instance over the same storage, as after a restart; null for backends that keep nothing.</summary>
+    protected abstract Task<IEventLog?> ReopenAsync();
+
+    public virtual async Task InitializeAsync() => Log = await CreateAsync(new StaticOptions(Options), Time);
+
+    public virtual Task DisposeAsync() => Task.CompletedTask;
+
+    private static readonly StreamKey A = new("acme", "s1");
+
+    private static NewEvent Token(int n) => new(EventTypes.Token, $"{{\"n\":{n}}}");
+
+    [Fact]
+    public async Task Append_NewStream_AssignsDenseIdsFromOne()
+    {
+        var first = await Log.AppendAsync(A, [Token(1)], default);
+        var second = await Log.AppendAsync(A, [Token(2), Token(3)], default);
+
+        Assert.Equal(AppendStatus.Appended, first.Status);
+        Assert.Equal([1L], first.Events.Select(e => e.Id));
+        Assert.Equal([2L, 3L], second.Events.Select(e => e.Id));
+        Assert.Equal("{\"n\":3}", second.Events[1].Data);
+    }
+
+    [Fact]
+    public async Task Read_AfterId_ReturnsLaterEventsInOrderUpToMax()
+    {
+        await Log.AppendAsync(A, [.. Enumerable.Range(1, 10).Select(Token)], default);
+
+        var page = await Log.ReadAsync(A, 3, 4, default);
+        var tail = await Log.ReadAsync(A, 8, 100, default);
+        var none = await Log.ReadAsync(A, 10, 100, default);
+        var beyond = await Log.ReadAsync(A, 50, 100, default);
+
+        Assert.Equal([4L, 5L, 6L, 7L], page.Select(e => e.Id));
+        Assert.Equal(["{\"n\":4}", "{\"n\":5}", "{\"n\":6}", "{\"n\":7}"], page.Select(e => e.Data));
+        Assert.Equal([9L, 10L], tail.Select(e => e.Id));
+        Assert.Empty(none);
+        Assert.Empty(beyond);
+    }
+
+    [Fact]
+    public async Task Info_MissingStream_IsNull_ExistingReportsBoundsAndTimes()
+    {
+        Assert.Null(await Log.GetInfoAsync(A, default));
+        await Log.AppendAsync(A, [Token(1), Token(2)], default);
+        Time.Advance(TimeSpan.FromSeconds(5));
+        await Log.AppendAsync(A, [Token(3)], default);
+
+        var info = await Log.GetInfoAsync(A, default);
+
+        Assert.NotNull(info);
+        Assert.Equal((1L, 3L, 3L, false), (info.FirstId, info.LastId, info.Events, info.Closed));
+        Assert.Equal(Time.GetUtcNow().AddSeconds(-5), info.CreatedAt);
+        Assert.Equal(Time.GetUtcNow(), info.LastEventAt);
+        Assert.Null(info.ClosedAt);
+    }
+
+    [Theory]
+    [InlineData(EventTypes.Done)]
+    [InlineData(EventTypes.Error)]
+    [InlineData(EventTypes.SafeResponse)]
+    public async Task Append_AfterTerminal_IsRefusedAndStoresNothing(string terminal)
+    {
+        await Log.AppendAsync(A, [Token(1), new NewEvent(terminal, "{}")], default);
+
+        var refused = await Log.AppendAsync(A, [Token(3)], default);
+        var info = await Log.GetInfoAsync(A, default);
+
+        Assert.Equal(AppendStatus.StreamClosed, refused.Status);
+        Assert.Empty(refused.Events);
+        Assert.True(info!.Closed);
+        Assert.Equal(2, info.LastId);
+        Assert.Equal(Time.GetUtcNow(), info.ClosedAt);
+    }
+
+    [Fact]
+    public async Task Streams_OfDifferentTenants_AreIndependent()
+    {
+        var other = A with { Tenant = "globex" };
+        await Log.AppendAsync(A, [Token(1), Token(2)], default);
+        await Log.AppendAsync(other, [Token(9)], default);
+
+        Assert.Equal([1L, 2L], (await Log.ReadAsync(A, 0, 10, default)).Select(e => e.Id));
+        Assert.Equal(["{\"n\":9}"], (await Log.ReadAsync(other, 0, 10, default)).Select(e => e.Data));
+        Assert.Equal(1, (await Log.GetInfoAsync(other, default))!.LastId);
+    }
+
+    [Fact]
+    public async Task Retention_MaxEventsPerStream_DropsTheOldestFirst()
+    {
+        Options.Retention.MaxEventsPerStream = 5;
+        for (var i = 1; i <= 12; i++)
+        {
+            await Log.AppendAsync(A, [Token(i)], default);
+        }
+
+        var info = await Log.GetInfoAsync(A, default);
+        var all = await Log.ReadAsync(A, 0, 100, default);
+
+        Assert.Equal((8L, 12L, 5L), (info!.FirstId, info.LastId, info.Events));
+        Assert.Equal([8L, 9L, 10L, 11L, 12L], all.Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task Retention_ByAge_RemovesOnlyStreamsIdleLongerThanTheCutoff()
+    {
+        var old = new StreamKey("acme", "old");
+        await Log.AppendAsync(old, [Token(1)], default);
+        Time.Advance(TimeSpan.FromHours(2));
+        await Log.AppendAsync(A, [Token(1)], default);
+
+        var removed = await Log.RemoveExpiredAsync(Time.GetUtcNow() - TimeSpan.FromHours(1), default);
+
+        Assert.Equal(1, removed);
+        Assert.Null(await Log.GetInfoAsync(old, default));
+        Assert.Empty(await Log.ReadAsync(old, 0, 10, default));
+        Assert.NotNull(await Log.GetInfoAsync(A, default));
+        // A removed stream starts again from id 1.
+        Assert.Equal([1L], (await Log.AppendAsync(old, [Token(2)], default)).Events.Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task Append_ConcurrentWriters_GetUniqueDenseIds()
+    {
+        var tasks = Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            var ids = new List<long>();
+            for (var i = 0; i < 50; i++)
+            {
+                ids.AddRange((await Log.AppendAsync(A, [Token(w * 1000 + i), Token(w * 1000 + i)], default)).Events.Select(e => e.Id));
+            }
+
+            return ids;
+        }));
+
+        var all = (await Task.WhenAll(tasks)).SelectMany(x => x).Order().ToList();
+
+        Assert.Equal(Enumerable.Range(1, 1600).Select(i => (long)i), all);
+        Assert.Equal(1600, (await Log.GetInfoAsync(A, default))!.LastId);
+    }
+
+    [Fact]
+    public async Task Reopen_KeepsEventsAndContinuesIds()
+    {
+        await Log.AppendAsync(A, [Token(1), Token(2)], default);
+        await Log.AppendAsync(new StreamKey("acme", "closed"), [new NewEvent(EventTypes.Done, "{}")], default);
+
+        var reopened = await ReopenAsync();
+        if (reopened is null)
+        {
+            return; // the memory backend keeps nothing by design
+        }
+
+        Log = reopened;
+        var next = await Log.AppendAsync(A, [Token(3)], default);
+        var closed = await Log.AppendAsync(new StreamKey("acme", "closed"), [Token(1)], default);
+
+        Assert.Equal([3L], next.Events.Select(e => e.Id));
+        Assert.Equal(["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"], (await Log.ReadAsync(A, 0, 10, default)).Select(e => e.Data));
+        Assert.Equal(AppendStatus.StreamClosed, closed.Status);
+    }
+
+    [Fact]
+    public async Task Data_WithUnicodeAndEscapes_RoundTripsExactly()
+    {
+        const string data = "{\"text\":\"h\\u00e9llo \\n \u4e16\u754c \ud83d\ude00 \\\"q\\\"\"}";
+        await Log.AppendAsync(A, [new NewEvent("x-custom.type_1", data)], default);
+
+        var e = (await Log.ReadAsync(A, 0, 1, default)).Single();
+
+        Assert.Equal(("x-custom.type_1", data), (e.Type, e.Data));
+    }
+
+    [Fact]
+    public async Task Ping_Succeeds() => await Log.PingAsync(default);
+
+    private sealed class StaticOptions(SluiceOptions value) : IOptionsMonitor<SluiceOptions>
+    {
+        public SluiceOptions CurrentValue => value;
+
+        public SluiceOptions Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<SluiceOptions, string?> listener) => null;
+    }
+}
