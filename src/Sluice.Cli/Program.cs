@@ -1,0 +1,1 @@
+return await Sluice.Cli.SluiceCli.RunAsync(args, Console.Out, Console.Error);
