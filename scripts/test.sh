@@ -4,6 +4,17 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# System packages the tests use for real: Debian's Chromium drives the native EventSource test.
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing ${need[*]} with apt-get"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null \
+    || { echo "apt-get install ${need[*]} failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
 results=$(mktemp -d /tmp/sluice-test-results.XXXXXX)
 trap 'rm -rf "$results"' EXIT
 

@@ -5,6 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
 
+using Sluice.Testing;
+
 namespace Sluice.Server.FunctionalTests;
 
 public sealed class AuthTests : IAsyncLifetime

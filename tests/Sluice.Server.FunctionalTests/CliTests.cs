@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Sluice.Cli;
 
+using Sluice.Testing;
+
 namespace Sluice.Server.FunctionalTests;
 
 public sealed class CliTests : IAsyncLifetime

@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Time.Testing;
 using Sluice.Fanout;
 
+using Sluice.Testing;
+
 namespace Sluice.Server.FunctionalTests;
 
 public sealed class LiveDeliveryTests

@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
+using Sluice.Testing;
+
 namespace Sluice.Server.FunctionalTests;
 
 /// <summary>Sluice as a separate process, killed with SIGKILL and started again on the same data directory.</summary>

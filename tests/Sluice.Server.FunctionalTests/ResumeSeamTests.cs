@@ -1,5 +1,7 @@
 using System.Text.Json;
 
+using Sluice.Testing;
+
 namespace Sluice.Server.FunctionalTests;
 
 public sealed class ResumeSeamTests

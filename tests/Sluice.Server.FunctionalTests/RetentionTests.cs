@@ -1,3 +1,5 @@
+using Sluice.Testing;
+
 namespace Sluice.Server.FunctionalTests;
 
 public sealed class RetentionTests

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
+using Sluice.Testing;
+
 namespace Sluice.Server.FunctionalTests;
 
 public sealed class StreamsApiTests : IAsyncLifetime

@@ -4,8 +4,9 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Sluice.Server;
 
-namespace Sluice.Server.FunctionalTests;
+namespace Sluice.Testing;
 
 /// <summary>A real Kestrel on 127.0.0.1, port 0, with its own data directory and a known admin key.</summary>
 public sealed class SluiceTestServer : IAsyncDisposable

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 
-namespace Sluice.Server.FunctionalTests;
+namespace Sluice.Testing;
 
 /// <summary>A real SSE client: <see cref="SseParser"/> over <see cref="HttpClient"/>.</summary>
 public sealed class SseClient : IAsyncDisposable

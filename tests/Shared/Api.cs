@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 
-namespace Sluice.Server.FunctionalTests;
+namespace Sluice.Testing;
 
 /// <summary>Small helpers over the HTTP API, so tests read as the contract.</summary>
 public static class Api
