@@ -26,7 +26,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     });
 
     private readonly SqliteConnection _writer;
-    private readonly Task _loop;
+    private readonly TaskCompletionSource _loopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ILogger<SqliteDatabase> _logger;
 
     public SqliteDatabase(IOptions<SluiceOptions> options, ILogger<SqliteDatabase> logger)
@@ -58,7 +58,10 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         Execute(_writer, $"PRAGMA synchronous={(synchronous.Equals("full", StringComparison.OrdinalIgnoreCase) ? "FULL" : "NORMAL")};");
         Execute(_writer, "PRAGMA busy_timeout=30000;");
         Execute(_writer, Schema);
-        _loop = Task.Run(WriteLoopAsync);
+        // A dedicated thread, not a pool thread: SQLite's calls are synchronous, and under heavy fan-out the
+        // pool's queue is long; a writer that waits in it delays every publish (measured: fan-out p50 5 s
+        // with the loop on the pool, see docs/benchmarks.md).
+        new Thread(WriteLoop) { IsBackground = true, Name = "sluice-sqlite-writer" }.Start();
     }
 
     internal string ConnectionString { get; }
@@ -78,22 +81,38 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         return connection;
     }
 
-    private async Task WriteLoopAsync()
+    private void WriteLoop()
     {
         var batch = new List<SqliteWrite>(MaxBatch);
         var reader = _writes.Reader;
-
-        // SQLite's API is synchronous; with WAL and synchronous=NORMAL a commit is a buffered write, so this
-        // loop occupies one pool thread only while it has work.
-        while (await reader.WaitToReadAsync())
+        try
         {
-            while (batch.Count < MaxBatch && reader.TryRead(out var write))
+            while (true)
             {
-                batch.Add(write);
-            }
+                while (batch.Count < MaxBatch && reader.TryRead(out var write))
+                {
+                    batch.Add(write);
+                }
 
-            Commit(batch);
-            batch.Clear();
+                if (batch.Count > 0)
+                {
+                    Commit(batch);
+                    batch.Clear();
+                    continue;
+                }
+
+                // Blocks this dedicated thread only, until a write is queued or the channel completes.
+#pragma warning disable VSTHRD002
+                if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+#pragma warning restore VSTHRD002
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            _loopDone.TrySetResult();
         }
     }
 
@@ -137,7 +156,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _writes.Writer.TryComplete();
-        await _loop;
+        await _loopDone.Task;
         _writer.Dispose();
         SqliteConnection.ClearPool(new SqliteConnection(ConnectionString));
     }

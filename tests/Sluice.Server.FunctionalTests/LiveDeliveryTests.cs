@@ -62,9 +62,10 @@ public sealed class LiveDeliveryTests
         var after = GC.GetTotalMemory(forceFullCollection: true);
 
         // 1 replayed + 600 live + done: ~39 MB of data (~115 MB as strings and frames) went through the hub
-        // while the stalled client read nothing. What stays is the log's 8 retained events (~1.5 MB).
+        // while the stalled client read nothing; holding it for that client would keep at least 39 MB. What
+        // stays is bounded: the log's 8 retained events (~1.5 MB) and Kestrel's pooled buffers.
         Assert.Equal(602, healthyCount);
-        Assert.True(after - before < 8 * 1024 * 1024, $"managed heap grew by {(after - before) / 1024} KiB");
+        Assert.True(after - before < 16 * 1024 * 1024, $"managed heap grew by {(after - before) / 1024} KiB");
         Assert.Equal(0, await DrainUntilClosedAsync(stalled));
     }
 

@@ -21,6 +21,7 @@ public sealed class StreamHub
     private int _connections;
     private long _lastEventSentTicks;
     private volatile bool _stopping;
+    private byte[] _heartbeat = [];
 
     public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time)
     {
@@ -91,7 +92,7 @@ public sealed class StreamHub
     public Subscription CreateSubscription(StreamKey key, CancellationToken requestAborted)
     {
         var id = Interlocked.Increment(ref _nextId);
-        var subscription = new Subscription(id, key, _options.CurrentValue.Limits.SubscriberBufferEvents, requestAborted, s => _open.TryRemove(s.Id, out _));
+        var subscription = new Subscription(id, key, requestAborted, s => _open.TryRemove(s.Id, out _));
         _open[id] = subscription;
         if (_stopping)
         {
@@ -113,10 +114,10 @@ public sealed class StreamHub
 
         var now = _time.GetUtcNow();
         var data = "{\"server_time\":\"" + now.ToString("O", CultureInfo.InvariantCulture) + "\"}";
-        var frame = SseFrames.EncodeUnnumbered(EventTypes.Heartbeat, data);
+        Volatile.Write(ref _heartbeat, SseFrames.EncodeUnnumbered(EventTypes.Heartbeat, data));
         foreach (var subscription in _open.Values)
         {
-            subscription.OfferUnnumbered(frame);
+            subscription.RequestHeartbeat();
         }
     }
 
@@ -140,5 +141,17 @@ public sealed class StreamHub
         ReconnectAll(_options.CurrentValue.Retry);
     }
 
-    internal void MarkEventSent() => Interlocked.Exchange(ref _lastEventSentTicks, _time.GetUtcNow().UtcTicks);
+    /// <summary>The latest heartbeat frame, shared by every response.</summary>
+    internal ReadOnlyMemory<byte> HeartbeatFrame => Volatile.Read(ref _heartbeat);
+
+    internal void MarkEventSent()
+    {
+        // Written at most every 100 ms: every connection's flush comes here, and one hot shared line would
+        // bounce between cores on each of them.
+        var now = _time.GetUtcNow().UtcTicks;
+        if (now - Volatile.Read(ref _lastEventSentTicks) > TimeSpan.TicksPerMillisecond * 100)
+        {
+            Volatile.Write(ref _lastEventSentTicks, now);
+        }
+    }
 }

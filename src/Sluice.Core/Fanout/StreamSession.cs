@@ -6,8 +6,9 @@ namespace Sluice.Fanout;
 
 /// <summary>
 /// One subscriber's loop: replay from the log, join the live feed, replay again to close the window, then
-/// live events. Every event with id &lt;= the last one sent is skipped, and a gap in ids (a reordered or
-/// missed announcement) is healed from the log, so the seam has no gap and no duplicate.
+/// live events from the stream's shared ring. Every event with id &lt;= the last one sent is skipped, and an
+/// id the ring lacks (announced late, or lost) is read from the log, so the seam has no gap and no duplicate.
+/// Each wake-up writes everything available and flushes once, so a lagging subscriber catches up in batches.
 /// </summary>
 public sealed class StreamSession
 {
@@ -17,6 +18,7 @@ public sealed class StreamSession
     private readonly StreamKey _key;
     private readonly PipeWriter _output;
     private long _lastSent;
+    private Subscription? _subscription;
 
     public StreamSession(StreamHub hub, StreamKey key, PipeWriter output, long startAfter)
     {
@@ -32,6 +34,8 @@ public sealed class StreamSession
     /// <summary>Runs until a terminal event, the client leaves, the subscriber overflows or the server asks it to reconnect.</summary>
     public async Task<SessionEnd> RunAsync(Subscription subscription)
     {
+        _subscription = subscription;
+        subscription.LastSent = _lastSent;
         var token = subscription.Token;
         try
         {
@@ -46,48 +50,73 @@ public sealed class StreamSession
                 return SessionEnd.Terminal;
             }
 
-            var reader = subscription.Reader;
-            while (await reader.WaitToReadAsync(token))
+            subscription.MarkLive();
+            var ring = subscription.Ring!;
+            while (true)
             {
-                while (reader.TryRead(out var item))
+                await subscription.WaitAsync();
+                if (token.IsCancellationRequested)
                 {
-                    if (item.Event is not { } e)
-                    {
-                        _output.Write(item.Unnumbered.Span);
-                        continue;
-                    }
+                    return subscription.EndReason == SessionEnd.Overflow ? SessionEnd.Overflow : SessionEnd.ClientGone;
+                }
 
-                    if (e.Id <= _lastSent)
-                    {
-                        continue;
-                    }
+                var wrote = false;
+                if (subscription.TakeHeartbeat())
+                {
+                    _output.Write(_hub.HeartbeatFrame.Span);
+                    wrote = true;
+                }
 
-                    if (e.Id != _lastSent + 1)
+                while (_lastSent < ring.Head)
+                {
+                    var read = ring.TryGet(_lastSent + 1, out var e);
+                    if (read == RingRead.Found)
                     {
-                        // An announcement arrived early or was lost: the log has everything in order.
-                        if (await ReplayAsync(token))
+                        Write(e!);
+                        wrote = true;
+                        if (e!.IsTerminal)
                         {
+                            await FlushAsync(token);
                             return SessionEnd.Terminal;
                         }
 
                         continue;
                     }
 
-                    Write(e);
-                    if (e.IsTerminal)
+                    if (read == RingRead.Overwritten)
                     {
-                        await FlushAsync(token);
+                        subscription.End(SessionEnd.Overflow, null);
+                        return SessionEnd.Overflow;
+                    }
+
+                    // Missing: announced out of order or lost. The log has it, in order.
+                    var before = _lastSent;
+                    if (await ReplayAsync(token))
+                    {
                         return SessionEnd.Terminal;
+                    }
+
+                    if (_lastSent == before)
+                    {
+                        break; // not readable yet either; the next wake-up tries again
                     }
                 }
 
-                if (await FlushAsync(token))
+                if (subscription.EndReason is { } end)
+                {
+                    if (wrote)
+                    {
+                        await FlushAsync(token);
+                    }
+
+                    return end;
+                }
+
+                if (wrote && await FlushAsync(token))
                 {
                     return SessionEnd.ClientGone;
                 }
             }
-
-            return subscription.EndReason ?? SessionEnd.ClientGone;
         }
         catch (OperationCanceledException)
         {
@@ -132,6 +161,7 @@ public sealed class StreamSession
     {
         _output.Write(e.Frame.Span);
         _lastSent = e.Id;
+        _subscription!.LastSent = e.Id;
     }
 
     /// <summary>Flushes; true when the client is gone.</summary>

@@ -1,30 +1,30 @@
-using System.Threading.Channels;
 using Sluice.Streams;
 
 namespace Sluice.Fanout;
 
 /// <summary>
-/// One open SSE response's live queue: bounded, so a subscriber that cannot keep up is cut off (it resumes
-/// from the log) instead of growing server memory. Publishers never wait on it.
+/// One open SSE response as the fan-out sees it: a cursor (the last id sent), a wake-up signal, and an
+/// end reason. It owns no queue: live events are read from the stream's shared <see cref="EventRing"/>, so
+/// a subscriber that falls behind costs no memory; one that falls further behind than the ring holds is
+/// cut off (it resumes from the log).
 /// </summary>
 public sealed class Subscription : IDisposable
 {
-    private readonly Channel<LiveItem> _queue;
+    private readonly Signal _signal = new();
     private readonly CancellationTokenSource _cts;
+    private readonly CancellationTokenRegistration _wakeOnCancel;
     private readonly Action<Subscription> _onDispose;
     private int _endReason = -1;
+    private int _heartbeatPending;
+    private long _lastSent;
+    private volatile bool _live;
 
-    internal Subscription(long id, StreamKey key, int capacity, CancellationToken requestAborted, Action<Subscription> onDispose)
+    internal Subscription(long id, StreamKey key, CancellationToken requestAborted, Action<Subscription> onDispose)
     {
         Id = id;
         Key = key;
-        _queue = Channel.CreateBounded<LiveItem>(new BoundedChannelOptions(capacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
         _cts = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        _wakeOnCancel = _cts.Token.UnsafeRegister(static s => ((Signal)s!).Set(), _signal);
         _onDispose = onDispose;
     }
 
@@ -32,29 +32,43 @@ public sealed class Subscription : IDisposable
 
     public StreamKey Key { get; }
 
-    /// <summary>Cancelled when the client goes away or the subscriber overflows: pending writes stop at once.</summary>
+    /// <summary>Cancelled when the client goes away or the subscriber is cut off: pending writes stop at once.</summary>
     public CancellationToken Token => _cts.Token;
 
-    public ChannelReader<LiveItem> Reader => _queue.Reader;
-
     /// <summary>Set once, by the first reason to end (overflow or a server request to reconnect).</summary>
-    public SessionEnd? EndReason => _endReason < 0 ? null : (SessionEnd)Volatile.Read(ref _endReason);
+    public SessionEnd? EndReason => Volatile.Read(ref _endReason) is var r && r < 0 ? null : (SessionEnd)r;
 
     /// <summary>The <c>retry:</c> to send when ending with <see cref="SessionEnd.Reconnect"/>.</summary>
     public TimeSpan? ReconnectRetry { get; private set; }
 
-    internal void Offer(StoredEvent e)
+    /// <summary>The id of the last event written to this client.</summary>
+    public long LastSent
     {
-        if (!_queue.Writer.TryWrite(new LiveItem(e, default)))
-        {
-            End(SessionEnd.Overflow, null);
-        }
+        get => Volatile.Read(ref _lastSent);
+        internal set => Volatile.Write(ref _lastSent, value);
     }
 
-    /// <summary>Heartbeats are droppable: a full queue already has something to send.</summary>
-    internal void OfferUnnumbered(ReadOnlyMemory<byte> frame) => _queue.Writer.TryWrite(new LiveItem(null, frame));
+    /// <summary>True once the subscriber has caught up with the log and reads live events from the ring.</summary>
+    internal bool IsLive => _live;
 
-    /// <summary>Ends the subscription: the reader drains what is queued, then sees the reason.</summary>
+    internal EventRing? Ring { get; set; }
+
+    internal void MarkLive() => _live = true;
+
+    internal ValueTask WaitAsync() => _signal.WaitAsync();
+
+    /// <summary>New events are in the ring. Many notifications while the subscriber is busy make one wake-up.</summary>
+    internal void Notify() => _signal.Set();
+
+    internal void RequestHeartbeat()
+    {
+        Volatile.Write(ref _heartbeatPending, 1);
+        _signal.Set();
+    }
+
+    internal bool TakeHeartbeat() => Interlocked.Exchange(ref _heartbeatPending, 0) == 1;
+
+    /// <summary>Ends the subscription; the session sees the reason at its next wake-up.</summary>
     public void End(SessionEnd reason, TimeSpan? retry)
     {
         if (Interlocked.CompareExchange(ref _endReason, (int)reason, -1) != -1)
@@ -63,10 +77,9 @@ public sealed class Subscription : IDisposable
         }
 
         ReconnectRetry = retry;
-        _queue.Writer.TryComplete();
         if (reason == SessionEnd.Overflow)
         {
-            // A subscriber that overflowed may be stuck in a flush to a client that never reads.
+            // A subscriber that fell behind may be stuck in a flush to a client that never reads.
             try
             {
                 _cts.Cancel();
@@ -75,12 +88,14 @@ public sealed class Subscription : IDisposable
             {
             }
         }
+
+        _signal.Set();
     }
 
     public void Dispose()
     {
-        _queue.Writer.TryComplete();
         _onDispose(this);
+        _wakeOnCancel.Dispose();
         _cts.Dispose();
     }
 }

@@ -13,16 +13,17 @@ public sealed class StreamSessionTests
 {
     private static readonly StreamKey Key = new("t", "s");
     private readonly SluiceOptions _options = new() { Limits = { SubscriberBufferEvents = 8 } };
-    private readonly LocalFanout _feed = new();
+    private readonly FakeTimeProvider _time = new();
+    private readonly LocalFanout _feed;
     private readonly MemoryEventLog _log;
     private readonly StreamHub _hub;
 
     public StreamSessionTests()
     {
         var monitor = new StaticOptions(_options);
-        var time = new FakeTimeProvider();
-        _log = new MemoryEventLog(monitor, time);
-        _hub = new StreamHub(_log, _feed, monitor, time);
+        _log = new MemoryEventLog(monitor, _time);
+        _feed = new LocalFanout(monitor, _log, _time);
+        _hub = new StreamHub(_log, _feed, monitor, _time);
     }
 
     private static NewEvent Token(int n) => new(EventTypes.Token, $"{{\"n\":{n}}}");
@@ -44,7 +45,8 @@ public sealed class StreamSessionTests
         await _log.AppendAsync(Key, [Token(5)], default); // 5 is never announced
         var done = await _log.AppendAsync(Key, [new NewEvent(EventTypes.Done, "{}")], default);
         _feed.Announce(Key, done.Events);
-        var end = await run;
+        _time.Advance(LocalFanout.GapHealDelay);       // the fan-out reads 5 from the log
+        var end = await run.WaitAsync(TimeSpan.FromSeconds(30));
         await pipe.Writer.CompleteAsync();
 
         var text = await ReadAllAsync(pipe.Reader);
@@ -136,4 +138,64 @@ internal sealed class StaticOptions(SluiceOptions value) : IOptionsMonitor<Sluic
     public SluiceOptions Get(string? name) => value;
 
     public IDisposable? OnChange(Action<SluiceOptions, string?> listener) => null;
+}
+
+public sealed class SignalTests
+{
+    [Fact]
+    public async Task Set_BeforeWait_CompletesTheNextWaitOnce()
+    {
+        var signal = new Signal();
+        signal.Set();
+        signal.Set();
+
+        await signal.WaitAsync();
+        var second = signal.WaitAsync();
+
+        Assert.False(second.IsCompleted);
+        signal.Set();
+        await second;
+    }
+
+    [Fact]
+    public async Task Set_FromManyThreads_WakesTheWaiterEveryRound()
+    {
+        var signal = new Signal();
+        for (var round = 0; round < 1000; round++)
+        {
+            var wait = signal.WaitAsync();
+            Parallel.For(0, 4, _ => signal.Set());
+            // A lost wake-up would leave this wait pending; sets that race after it leave one signal for the next round.
+            await wait.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+}
+
+public sealed class EventRingTests
+{
+    private static StoredEvent E(long id) => new(id, "token", "{}", DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public void TryGet_TellsFoundMissingAndOverwritten()
+    {
+        var ring = new EventRing(16);
+        ring.Write([.. Enumerable.Range(1, 20).Select(i => E(i))], oldestUnsent: 20);
+
+        Assert.Equal(20, ring.Head);
+        Assert.Equal(RingRead.Found, ring.TryGet(20, out var e));
+        Assert.Equal(20, e!.Id);
+        Assert.Equal(RingRead.Overwritten, ring.TryGet(3, out _));
+        Assert.Equal(RingRead.Missing, ring.TryGet(21, out _));
+    }
+
+    [Fact]
+    public void Write_GrowsInsteadOfOverwritingWhatALiveReaderNeeds()
+    {
+        var ring = new EventRing(64);
+        ring.Write([.. Enumerable.Range(1, 40).Select(i => E(i))], oldestUnsent: 0);
+
+        Assert.Equal(RingRead.Found, ring.TryGet(1, out _));
+        Assert.Equal(RingRead.Found, ring.TryGet(40, out _));
+        Assert.Equal(64, ring.MaxLag);
+    }
 }
