@@ -19,7 +19,10 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SluiceOptions>, SluiceOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ILiveFeed, LocalFanout>();
-        services.TryAddSingleton<StreamHub>();
+        services.TryAddSingleton<RecentEventsCache>();
+        services.TryAddSingleton(sp => new StreamHub(
+            sp.GetRequiredService<IEventLog>(), sp.GetRequiredService<ILiveFeed>(), sp.GetRequiredService<IOptionsMonitor<SluiceOptions>>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RecentEventsCache>()));
         services.TryAddSingleton<ApiKeyService>();
         services.TryAddSingleton<AccessTokenService>();
         services.AddHostedService<KeyBootstrapper>();

@@ -80,17 +80,17 @@ public sealed class SqliteEventLog : IEventLog
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
     }
 
-    public async ValueTask<int> RemoveExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<StreamKey>> RemoveExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        var total = 0;
+        var all = new List<StreamKey>();
         while (true)
         {
             // Bounded batches keep each transaction short, so appends queued behind it wait little.
             var removed = await _db.WriteAsync(new RemoveExpiredWrite(this, cutoff.ToUnixTimeMilliseconds(), 500), cancellationToken);
-            total += removed;
-            if (removed < 500)
+            all.AddRange(removed);
+            if (removed.Count < 500)
             {
-                return total;
+                return all;
             }
         }
     }
@@ -202,7 +202,7 @@ public sealed class SqliteEventLog : IEventLog
         public override void Rollback() => log._states.Clear();
     }
 
-    private sealed class RemoveExpiredWrite(SqliteEventLog log, long cutoffMs, int limit) : SqliteWrite<int>
+    private sealed class RemoveExpiredWrite(SqliteEventLog log, long cutoffMs, int limit) : SqliteWrite<List<StreamKey>>
     {
         public override void Execute(SqliteConnection connection, SqliteTransaction transaction)
         {
@@ -237,7 +237,7 @@ public sealed class SqliteEventLog : IEventLog
                 log._states.Remove(key);
             }
 
-            SetResult(expired.Count);
+            SetResult([.. expired.Select(e => e.Key)]);
         }
 
         public override void Rollback() => log._states.Clear();

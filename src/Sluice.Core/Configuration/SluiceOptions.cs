@@ -34,6 +34,8 @@ public sealed class SluiceOptions
 
     public SqliteOptions Sqlite { get; set; } = new();
 
+    public CacheOptions Cache { get; set; } = new();
+
     public StoreKind StoreKind => Store.ToLowerInvariant() switch
     {
         "memory" => StoreKind.Memory,
@@ -92,4 +94,19 @@ public sealed class SqliteOptions
 {
     /// <summary><c>Sluice:Sqlite:Synchronous</c>: <c>normal</c> (default; survives a killed process) or <c>full</c> (also survives power loss).</summary>
     public string Synchronous { get; set; } = "normal";
+}
+
+public sealed class CacheOptions
+{
+    /// <summary><c>Sluice:Cache:EventsPerStream</c>: recent events kept in memory per stream for replays.</summary>
+    public int EventsPerStream { get; set; } = 1024;
+
+    /// <summary><c>Sluice:Cache:MaxStreams</c>: streams whose recent events are kept (0 turns the cache off).</summary>
+    public int MaxStreams { get; set; } = 4096;
+
+    /// <summary><c>Sluice:Cache:MaxBytesPerStream</c>: estimated memory per stream; the oldest events go first.</summary>
+    public long MaxBytesPerStream { get; set; } = 1024 * 1024;
+
+    /// <summary><c>Sluice:Cache:MaxBytes</c>: estimated memory of the whole cache; least recently used streams go first.</summary>
+    public long MaxBytes { get; set; } = 256L * 1024 * 1024;
 }

@@ -50,6 +50,10 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
         AtLeast(errors, "Sluice:Limits:MaxSseConnections", o.Limits.MaxSseConnections, 1);
         AtLeast(errors, "Sluice:Limits:MaxConcurrentGenerations", o.Limits.MaxConcurrentGenerations, 1);
         AtLeast(errors, "Sluice:Limits:MaxEventsPerBatch", o.Limits.MaxEventsPerBatch, 1);
+        AtLeast(errors, "Sluice:Cache:EventsPerStream", o.Cache.EventsPerStream, 16);
+        AtLeast(errors, "Sluice:Cache:MaxStreams", o.Cache.MaxStreams, 0);
+        AtLeast(errors, "Sluice:Cache:MaxBytesPerStream", o.Cache.MaxBytesPerStream, 0);
+        AtLeast(errors, "Sluice:Cache:MaxBytes", o.Cache.MaxBytes, 0);
 
         if (o.Retry > TimeSpan.FromHours(1))
         {

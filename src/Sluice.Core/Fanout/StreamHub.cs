@@ -23,8 +23,16 @@ public sealed class StreamHub
     private volatile bool _stopping;
     private byte[] _heartbeat = [];
 
+    private readonly RecentEventsCache _cache;
+
     public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time)
+        : this(log, feed, options, time, new RecentEventsCache(options, time))
     {
+    }
+
+    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time, RecentEventsCache cache)
+    {
+        _cache = cache;
         _log = log;
         _feed = feed;
         _options = options;
@@ -61,10 +69,47 @@ public sealed class StreamHub
                 _ = e.Frame;
             }
 
+            _cache.Put(key, result.Events);
             _feed.Announce(key, result.Events);
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Events after <paramref name="afterId"/>, like <see cref="IEventLog.ReadAsync"/>: the cached prefix, and the
+    /// log for the rest. A crowd replaying one stream shares the cached events and their encoded frames.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<StoredEvent>> ReadAsync(StreamKey key, long afterId, int maxCount, CancellationToken cancellationToken)
+    {
+        var cached = _cache.Get(key, afterId, maxCount);
+        if (cached.Count == maxCount)
+        {
+            return cached;
+        }
+
+        var from = cached.Count > 0 ? cached[^1].Id : afterId;
+        var stored = await _log.ReadAsync(key, from, maxCount - cached.Count, cancellationToken);
+        _cache.Put(key, stored);
+        if (cached.Count == 0)
+        {
+            return stored;
+        }
+
+        cached.AddRange(stored);
+        return cached;
+    }
+
+    /// <summary>Age retention: removes expired streams from the log and forgets their cached events.</summary>
+    public async ValueTask<int> RemoveExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var removed = await _log.RemoveExpiredAsync(cutoff, cancellationToken);
+        foreach (var key in removed)
+        {
+            _cache.Remove(key);
+        }
+
+        return removed.Count;
     }
 
     /// <summary>Reserves a connection slot; false at the node's limit (answer 503 + Retry-After).</summary>

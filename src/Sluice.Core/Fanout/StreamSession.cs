@@ -129,7 +129,7 @@ public sealed class StreamSession
     {
         while (true)
         {
-            var batch = await _hub.Log.ReadAsync(_key, _lastSent, ReplayBatch, token);
+            var batch = await _hub.ReadAsync(_key, _lastSent, ReplayBatch, token);
             foreach (var e in batch)
             {
                 if (e.Id <= _lastSent)

@@ -107,9 +107,9 @@ public sealed class MemoryEventLog : IEventLog
         }
     }
 
-    public ValueTask<int> RemoveExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<StreamKey>> RemoveExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        var removed = 0;
+        var removed = new List<StreamKey>();
         foreach (var (key, stream) in _streams)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -122,11 +122,11 @@ public sealed class MemoryEventLog : IEventLog
 
                 stream.Removed = true;
                 _streams.TryRemove(new KeyValuePair<StreamKey, MemoryStream>(key, stream));
-                removed++;
+                removed.Add(key);
             }
         }
 
-        return ValueTask.FromResult(removed);
+        return ValueTask.FromResult<IReadOnlyList<StreamKey>>(removed);
     }
 
     public ValueTask PingAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;

@@ -2,13 +2,13 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sluice.Configuration;
-using Sluice.Streams;
+using Sluice.Fanout;
 
 namespace Sluice.Storage;
 
 /// <summary>Removes streams whose last event is older than <c>Sluice:Retention:Age</c>.</summary>
 internal sealed partial class RetentionService(
-    IEventLog log, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+    StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -29,7 +29,7 @@ internal sealed partial class RetentionService(
     {
         try
         {
-            var removed = await log.RemoveExpiredAsync(time.GetUtcNow() - options.CurrentValue.Retention.Age, cancellationToken);
+            var removed = await hub.RemoveExpiredAsync(time.GetUtcNow() - options.CurrentValue.Retention.Age, cancellationToken);
             if (removed > 0)
             {
                 LogRemoved(removed);

@@ -17,8 +17,8 @@ public interface IEventLog
     /// <summary>The stream's metadata, or null when it does not exist (or was removed by retention).</summary>
     ValueTask<StreamInfo?> GetInfoAsync(StreamKey key, CancellationToken cancellationToken);
 
-    /// <summary>Removes streams whose last event is older than <paramref name="cutoff"/>; returns how many.</summary>
-    ValueTask<int> RemoveExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+    /// <summary>Removes streams whose last event is older than <paramref name="cutoff"/>; returns which.</summary>
+    ValueTask<IReadOnlyList<StreamKey>> RemoveExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
 
     /// <summary>Throws when the store cannot be reached (readiness).</summary>
     ValueTask PingAsync(CancellationToken cancellationToken);

@@ -3,11 +3,21 @@ using System.Text;
 
 namespace Sluice.Tenancy;
 
-/// <summary>Creates, checks and revokes API keys. Secrets are random, shown once, and stored as SHA-256.</summary>
+/// <summary>
+/// Creates, checks and revokes API keys. Secrets are random, shown once, and stored as SHA-256.
+/// Known keys are cached by hash (every request authenticates, and a store read per request halved the
+/// publish rate); a revocation through this service drops the key from the cache at once, and expiry is
+/// checked on every use. Across nodes, a revocation must reach every node's cache: the cluster key store
+/// will publish it (see docs/architecture.md).
+/// </summary>
 public sealed class ApiKeyService
 {
+    private const int MaxCached = 100_000;
+    private long _revocations;
     private readonly IKeyStore _store;
     private readonly TimeProvider _time;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ApiKeyRecord> _byHash = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ApiKeyRecord> _byId = new(StringComparer.Ordinal);
 
     public ApiKeyService(IKeyStore store, TimeProvider time)
     {
@@ -35,14 +45,72 @@ public sealed class ApiKeyService
             return null;
         }
 
-        var key = await _store.FindByHashAsync(Hash(secret), cancellationToken);
-        return key is not null && key.IsActive(_time.GetUtcNow()) ? key : null;
+        var hash = Hash(secret);
+        if (!_byHash.TryGetValue(hash, out var key))
+        {
+            var generation = Volatile.Read(ref _revocations);
+            key = await _store.FindByHashAsync(hash, cancellationToken);
+            if (key is null)
+            {
+                return null;
+            }
+
+            Remember(key, generation);
+        }
+
+        return key.IsActive(_time.GetUtcNow()) ? key : null;
     }
 
     public async ValueTask<bool> IsActiveAsync(string id, CancellationToken cancellationToken)
     {
-        var key = await _store.FindByIdAsync(id, cancellationToken);
-        return key is not null && key.IsActive(_time.GetUtcNow());
+        if (!_byId.TryGetValue(id, out var key))
+        {
+            var generation = Volatile.Read(ref _revocations);
+            key = await _store.FindByIdAsync(id, cancellationToken);
+            if (key is null)
+            {
+                return false;
+            }
+
+            Remember(key, generation);
+        }
+
+        return key.IsActive(_time.GetUtcNow());
+    }
+
+    /// <summary>
+    /// Caches a record read from the store, unless a revocation happened since the read began: the record
+    /// might predate it, and caching it would bring the revoked key back to life.
+    /// </summary>
+    private void Remember(ApiKeyRecord key, long generation)
+    {
+        if (_byHash.Count >= MaxCached)
+        {
+            _byHash.Clear();
+            _byId.Clear();
+        }
+
+        if (Volatile.Read(ref _revocations) != generation)
+        {
+            return;
+        }
+
+        _byHash[key.Hash] = key;
+        _byId[key.Id] = key;
+        if (Volatile.Read(ref _revocations) != generation)
+        {
+            _byHash.TryRemove(key.Hash, out _);
+            _byId.TryRemove(key.Id, out _);
+        }
+    }
+
+    private void Forget(string id)
+    {
+        Interlocked.Increment(ref _revocations);
+        if (_byId.TryRemove(id, out var key))
+        {
+            _byHash.TryRemove(key.Hash, out _);
+        }
     }
 
     public ValueTask<IReadOnlyList<ApiKeyRecord>> ListAsync(string? tenant, CancellationToken cancellationToken) =>
@@ -50,8 +118,12 @@ public sealed class ApiKeyService
 
     public ValueTask<ApiKeyRecord?> FindAsync(string id, CancellationToken cancellationToken) => _store.FindByIdAsync(id, cancellationToken);
 
-    public ValueTask<bool> RevokeAsync(string id, CancellationToken cancellationToken) =>
-        _store.RevokeAsync(id, _time.GetUtcNow(), cancellationToken);
+    public async ValueTask<bool> RevokeAsync(string id, CancellationToken cancellationToken)
+    {
+        var revoked = await _store.RevokeAsync(id, _time.GetUtcNow(), cancellationToken);
+        Forget(id);
+        return revoked;
+    }
 
     /// <summary>SHA-256 is enough: keys are 256-bit random secrets, not passwords, so there is nothing to brute-force.</summary>
     public static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));

@@ -29,7 +29,7 @@ internal static class StreamsApi
 
     internal static async Task<IResult> PublishAsync(string streamId, HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options)
     {
-        if (Resolve(context, streamId) is { } problem)
+        if (Resolve(context, streamId, out var key) is { } problem)
         {
             return problem;
         }
@@ -52,7 +52,7 @@ internal static class StreamsApi
                 return Problem.Result(outcome.Status, outcome.Code, outcome.Status == 413 ? "An event is too large." : "The event is not valid.", outcome.Detail);
             }
 
-            var result = await hub.PublishAsync(Key(context, streamId), outcome.Events, context.RequestAborted);
+            var result = await hub.PublishAsync(key, outcome.Events, context.RequestAborted);
             if (result.Status == AppendStatus.StreamClosed)
             {
                 return Problem.Result(StatusCodes.Status409Conflict, ProblemCodes.StreamClosed, "The stream is closed.",
@@ -71,18 +71,18 @@ internal static class StreamsApi
 
     internal static async Task<IResult> GetAsync(string streamId, HttpContext context, StreamHub hub)
     {
-        if (Resolve(context, streamId) is { } problem)
+        if (Resolve(context, streamId, out var key) is { } problem)
         {
             return problem;
         }
 
-        var info = await hub.Log.GetInfoAsync(Key(context, streamId), context.RequestAborted);
+        var info = await hub.Log.GetInfoAsync(key, context.RequestAborted);
         return info is null ? Problem.NotFound("The stream") : TypedResults.Ok(StreamView.From(info));
     }
 
     internal static async Task SubscribeAsync(string streamId, HttpContext context, SseResponder responder)
     {
-        if (Resolve(context, streamId) is { } problem)
+        if (Resolve(context, streamId, out var key) is { } problem)
         {
             await problem.ExecuteAsync(context);
             return;
@@ -96,12 +96,12 @@ internal static class StreamsApi
             return;
         }
 
-        await responder.ServeAsync(context, Key(context, streamId));
+        await responder.ServeAsync(context, key);
     }
 
     internal static async Task<IResult> CreateTokenAsync(string streamId, HttpContext context, StreamHub hub, AccessTokenService tokens)
     {
-        if (Resolve(context, streamId) is { } problem)
+        if (Resolve(context, streamId, out var key) is { } problem)
         {
             return problem;
         }
@@ -130,7 +130,6 @@ internal static class StreamsApi
             }
         }
 
-        var key = Key(context, streamId);
         if (await hub.Log.GetInfoAsync(key, context.RequestAborted) is null)
         {
             return Problem.NotFound("The stream");
@@ -141,9 +140,10 @@ internal static class StreamsApi
         return TypedResults.Ok(new TokenResponse(token, url, expiresAt));
     }
 
-    /// <summary>Validates the stream id and the tenant header; stashes the resolved tenant.</summary>
-    private static IResult? Resolve(HttpContext context, string streamId)
+    /// <summary>Validates the stream id and the tenant header; the key of the stream the request names.</summary>
+    private static IResult? Resolve(HttpContext context, string streamId, out StreamKey key)
     {
+        key = default;
         if (!Identifiers.IsValidStreamId(streamId))
         {
             return Problem.BadRequest(ProblemCodes.InvalidStreamId, "The stream id must match [A-Za-z0-9._:-]{1,128}.");
@@ -155,13 +155,9 @@ internal static class StreamsApi
                 "X-Tenant-Key must name the credential's own tenant.");
         }
 
-        context.Items[TenantItem] = tenant;
+        key = new StreamKey(tenant, streamId);
         return null;
     }
-
-    private static readonly object TenantItem = new();
-
-    private static StreamKey Key(HttpContext context, string streamId) => new((string)context.Items[TenantItem]!, streamId);
 
     internal sealed record PublishResponse(long[] Ids);
 

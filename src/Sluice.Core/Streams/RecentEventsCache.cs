@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+using Sluice.Fanout;
+
+namespace Sluice.Streams;
+
+/// <summary>
+/// The recent events of recently used streams, with their encoded frames, so that a crowd of subscribers
+/// replaying the same history reads it once from the log and shares the same bytes. Events are immutable
+/// and ids are stable, so a cached event is always right; entries are dropped when retention removes a
+/// stream (its ids would start again at 1). Bounded: <c>Sluice:Cache:EventsPerStream</c> per stream and
+/// <c>Sluice:Cache:MaxStreams</c> streams, least recently used first out.
+/// </summary>
+public sealed class RecentEventsCache
+{
+    private readonly ConcurrentDictionary<StreamKey, Entry> _entries = new();
+    private readonly IOptionsMonitor<SluiceOptions> _options;
+    private readonly TimeProvider _time;
+    private long _bytes;
+    private int _evicting;
+
+    public RecentEventsCache(IOptionsMonitor<SluiceOptions> options, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+    }
+
+    public int Count => _entries.Count;
+
+    /// <summary>Estimated bytes held (event strings and frames).</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>Consecutive cached events after <paramref name="afterId"/>, at most <paramref name="maxCount"/>; possibly none.</summary>
+    public List<StoredEvent> Get(StreamKey key, long afterId, int maxCount)
+    {
+        var result = new List<StoredEvent>();
+        if (!_entries.TryGetValue(key, out var entry))
+        {
+            return result;
+        }
+
+        entry.Touch(_time);
+        for (var id = afterId + 1; result.Count < maxCount; id++)
+        {
+            if (entry.TryGet(id) is not { } e)
+            {
+                break;
+            }
+
+            result.Add(e);
+        }
+
+        return result;
+    }
+
+    /// <summary>Adds events (from an append or a log read).</summary>
+    public void Put(StreamKey key, IReadOnlyList<StoredEvent> events)
+    {
+        var o = _options.CurrentValue.Cache;
+        if (events.Count == 0 || o.MaxStreams == 0)
+        {
+            return;
+        }
+
+        var entry = _entries.GetOrAdd(key, static (_, capacity) => new Entry(capacity), o.EventsPerStream);
+        entry.Touch(_time);
+        long delta;
+        lock (entry)
+        {
+            delta = entry.Put(events, o.MaxBytesPerStream);
+        }
+
+        if (Interlocked.Add(ref _bytes, delta) > o.MaxBytes || _entries.Count > o.MaxStreams)
+        {
+            Evict();
+        }
+    }
+
+    public void Remove(StreamKey key)
+    {
+        if (_entries.TryRemove(key, out var entry))
+        {
+            Interlocked.Add(ref _bytes, -entry.Bytes);
+        }
+    }
+
+    /// <summary>Drops least recently used streams until under both bounds with a tenth to spare; one thread at a time.</summary>
+    private void Evict()
+    {
+        if (Interlocked.Exchange(ref _evicting, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            var o = _options.CurrentValue.Cache;
+            foreach (var (key, _) in _entries.OrderBy(e => e.Value.LastUsed).ToList())
+            {
+                if (_entries.Count <= o.MaxStreams - (o.MaxStreams / 10) && Interlocked.Read(ref _bytes) <= o.MaxBytes - (o.MaxBytes / 10))
+                {
+                    break;
+                }
+
+                Remove(key);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _evicting, 0);
+        }
+    }
+
+    /// <summary>Strings are UTF-16 and the frame is UTF-8 bytes; the rest is object overhead.</summary>
+    private static long SizeOf(StoredEvent e) => (e.Data.Length * 3L) + (e.Type.Length * 2L) + 160;
+
+    /// <summary>An id-indexed ring bounded by count and bytes; written under its lock, read without.</summary>
+    private sealed class Entry(int capacity)
+    {
+        private readonly StoredEvent?[] _slots = new StoredEvent?[System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity)];
+        private long _lastUsed;
+        private long _low = long.MaxValue;
+        private long _high;
+
+        public long Bytes { get; private set; }
+
+        public long LastUsed => Volatile.Read(ref _lastUsed);
+
+        public void Touch(TimeProvider time) => Volatile.Write(ref _lastUsed, time.GetTimestamp());
+
+        public StoredEvent? TryGet(long id)
+        {
+            var e = Volatile.Read(ref _slots[(int)(id & (_slots.Length - 1))]);
+            return e is not null && e.Id == id ? e : null;
+        }
+
+        /// <summary>Returns the change in bytes.</summary>
+        public long Put(IReadOnlyList<StoredEvent> events, long maxBytes)
+        {
+            var before = Bytes;
+            foreach (var e in events)
+            {
+                ref var slot = ref _slots[(int)(e.Id & (_slots.Length - 1))];
+                if (slot is { } old)
+                {
+                    if (old.Id >= e.Id)
+                    {
+                        continue; // the slot holds this event already, or a newer one
+                    }
+
+                    Bytes -= SizeOf(old);
+                }
+
+                Volatile.Write(ref slot, e);
+                Bytes += SizeOf(e);
+                _low = Math.Min(_low, e.Id);
+                _high = Math.Max(_high, e.Id);
+            }
+
+            // Over the byte budget: drop the oldest first.
+            _low = Math.Max(_low, _high - _slots.Length + 1);
+            while (Bytes > maxBytes && _low < _high)
+            {
+                ref var slot = ref _slots[(int)(_low & (_slots.Length - 1))];
+                if (slot is { } old && old.Id == _low)
+                {
+                    Bytes -= SizeOf(old);
+                    Volatile.Write(ref slot, null);
+                }
+
+                _low++;
+            }
+
+            return Bytes - before;
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using Microsoft.Extensions.Time.Testing;
+using Sluice.Configuration;
+using Sluice.Core.Tests.Fanout;
+using Sluice.Fanout;
+using Sluice.Storage;
+using Sluice.Streams;
+
+namespace Sluice.Core.Tests.Streams;
+
+public sealed class RecentEventsCacheTests
+{
+    private static readonly StreamKey Key = new("t", "s");
+    private readonly FakeTimeProvider _time = new();
+    private readonly SluiceOptions _options = new() { Cache = { EventsPerStream = 16, MaxStreams = 10 } };
+
+    private static StoredEvent E(long id) => new(id, EventTypes.Token, $"{{\"n\":{id}}}", DateTimeOffset.UnixEpoch);
+
+    [Fact]
+    public void Get_ReturnsOnlyTheConsecutiveCachedRun()
+    {
+        var cache = new RecentEventsCache(new StaticOptions(_options), _time);
+        cache.Put(Key, [E(1), E(2), E(3)]);
+        cache.Put(Key, [E(5)]);
+
+        Assert.Equal([2L, 3L], cache.Get(Key, 1, 10).Select(e => e.Id));
+        Assert.Equal([1L, 2L], cache.Get(Key, 0, 2).Select(e => e.Id));
+        Assert.Empty(cache.Get(Key, 3, 10));
+        Assert.Empty(cache.Get(new StreamKey("t", "other"), 0, 10));
+    }
+
+    [Fact]
+    public void Put_BeyondMaxStreams_EvictsTheLeastRecentlyUsed()
+    {
+        var cache = new RecentEventsCache(new StaticOptions(_options), _time);
+        for (var i = 0; i < 11; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            cache.Put(new StreamKey("t", $"s{i}"), [E(1)]);
+        }
+
+        Assert.True(cache.Count <= 10);
+        Assert.Empty(cache.Get(new StreamKey("t", "s0"), 0, 1));
+        Assert.Single(cache.Get(new StreamKey("t", "s10"), 0, 1));
+    }
+
+    [Fact]
+    public async Task HubRead_ServesCachedPrefixThenTheLog_AndForgetsStreamsRemovedByRetention()
+    {
+        var options = new StaticOptions(_options);
+        var log = new MemoryEventLog(options, _time);
+        var cache = new RecentEventsCache(options, _time);
+        var hub = new StreamHub(log, new LocalFanout(options, log, _time), options, _time, cache);
+        await hub.PublishAsync(Key, [new NewEvent(EventTypes.Token, "{\"gen\":1}")], default);
+        await log.AppendAsync(Key, [new NewEvent(EventTypes.Token, "{\"gen\":1}")], default); // not through the hub: not cached
+
+        var both = await hub.ReadAsync(Key, 0, 10, default);
+        _time.Advance(TimeSpan.FromDays(2));
+        var removed = await hub.RemoveExpiredAsync(_time.GetUtcNow() - TimeSpan.FromDays(1), default);
+        await hub.PublishAsync(Key, [new NewEvent(EventTypes.Token, "{\"gen\":2}")], default);
+        var reborn = await hub.ReadAsync(Key, 0, 10, default);
+
+        Assert.Equal([1L, 2L], both.Select(e => e.Id));
+        Assert.Equal(1, removed);
+        Assert.Equal(["{\"gen\":2}"], reborn.Select(e => e.Data));
+    }
+}
+
+public sealed class RecentEventsCacheBudgetTests
+{
+    private static readonly StreamKey Key = new("t", "s");
+
+    [Fact]
+    public void Put_LargeEvents_KeepsOnlyWhatFitsTheStreamsByteBudget()
+    {
+        var options = new SluiceOptions { Cache = { EventsPerStream = 1024, MaxBytesPerStream = 1024 * 1024 } };
+        var cache = new RecentEventsCache(new StaticOptions(options), new FakeTimeProvider());
+        var big = new string('x', 64 * 1024);
+
+        for (var id = 1; id <= 100; id++)
+        {
+            cache.Put(Key, [new StoredEvent(id, EventTypes.Token, big, DateTimeOffset.UnixEpoch)]);
+        }
+
+        Assert.True(cache.Bytes <= 1024 * 1024, $"{cache.Bytes} bytes cached");
+        Assert.Single(cache.Get(Key, 99, 10));
+        Assert.Empty(cache.Get(Key, 0, 10));
+    }
+
+    [Fact]
+    public void Put_OverTheGlobalBudget_DropsLeastRecentlyUsedStreams()
+    {
+        var time = new FakeTimeProvider();
+        var options = new SluiceOptions { Cache = { MaxBytes = 100_000, MaxBytesPerStream = 1024 * 1024 } };
+        var cache = new RecentEventsCache(new StaticOptions(options), time);
+        var data = new string('x', 10_000);
+
+        for (var s = 0; s < 10; s++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            cache.Put(new StreamKey("t", $"s{s}"), [new StoredEvent(1, EventTypes.Token, data, DateTimeOffset.UnixEpoch)]);
+        }
+
+        Assert.True(cache.Bytes <= 100_000, $"{cache.Bytes} bytes cached");
+        Assert.Empty(cache.Get(new StreamKey("t", "s0"), 0, 1));
+        Assert.Single(cache.Get(new StreamKey("t", "s9"), 0, 1));
+    }
+}
