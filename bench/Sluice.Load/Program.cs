@@ -29,6 +29,12 @@ using var handler = new SocketsHttpHandler
 using var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
 var run = $"{Opt("scenario", "")}-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}";
 
+// Warm-up, the same for every target: a fresh .NET server compiles its hot paths in the first seconds
+// (tiered JIT), which a Python or Node peer does not; measuring that would measure start-up, not serving.
+await WarmUpAsync(Int("warmup", 10000));
+var serverCpuStart = Stats.CpuSeconds(pids);
+var clientCpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+var wallStart = Stopwatch.StartNew();
 object result = Opt("scenario", "") switch
 {
     "idle" => await IdleAsync(),
@@ -38,7 +44,19 @@ object result = Opt("scenario", "") switch
     "streams" => await StreamsAsync(),
     var other => throw new ArgumentException($"unknown scenario '{other}'"),
 };
-Console.WriteLine(JsonSerializer.Serialize(result));
+var usage = new
+{
+    wall_seconds = Math.Round(wallStart.Elapsed.TotalSeconds, 1),
+    server_cpu_seconds = Math.Round(Stats.CpuSeconds(pids) - serverCpuStart, 1),
+    client_cpu_seconds = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - clientCpuStart).TotalSeconds, 1),
+};
+var merged = JsonSerializer.SerializeToNode(result)!.AsObject();
+foreach (var (name, value) in JsonSerializer.SerializeToNode(usage)!.AsObject().ToList())
+{
+    merged[name] = value?.DeepClone();
+}
+
+Console.WriteLine(merged.ToJsonString());
 return 0;
 
 // N idle subscribers over M streams: connections held and server memory per connection.
@@ -400,6 +418,40 @@ async Task<object> StreamsAsync()
         planned = (long)events * streams, published, achieved_publish_rate = Math.Round(published / publishSeconds),
         delivered, missing = published - delivered, duplicates, latency_ms_p50 = p50, latency_ms_p99 = p99, latency_ms_max = max,
     };
+}
+
+async Task WarmUpAsync(int events)
+{
+    if (events <= 0)
+    {
+        return;
+    }
+
+    var topic = $"{run}-warmup";
+    var next = 0;
+    await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+    {
+        int n;
+        while ((n = Interlocked.Increment(ref next)) <= events)
+        {
+            await PublishAsync(topic, n, CancellationToken.None);
+        }
+    })));
+    using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+    await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(async () =>
+    {
+        try
+        {
+            using var response = await http.SendAsync(target.Subscribe(topic, null), HttpCompletionOption.ResponseHeadersRead, stop.Token);
+            await using var body = await response.Content.ReadAsStreamAsync(stop.Token);
+            var seen = 0;
+            await new SseLoadReader().RunAsync(body, (_, _, _) => ++seen < events, stop.Token);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+        {
+        }
+    })));
+    await Task.Delay(TimeSpan.FromSeconds(2));
 }
 
 // Publishes n events at a fixed rate without waiting for each answer (like a producer that does not stall).

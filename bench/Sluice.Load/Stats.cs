@@ -18,6 +18,32 @@ internal static class Stats
         return (Math.Round(At(0.5), 2), Math.Round(At(0.99), 2), Math.Round(values[^1], 2));
     }
 
+    /// <summary>CPU seconds (user + system) used so far by the given processes and their descendants (Linux /proc).</summary>
+    public static double CpuSeconds(IEnumerable<int> pids)
+    {
+        var all = new HashSet<int>();
+        foreach (var pid in pids)
+        {
+            Collect(pid, all);
+        }
+
+        long ticks = 0;
+        foreach (var pid in all)
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return ticks / 100.0; // USER_HZ is 100 on Linux
+    }
+
     /// <summary>Resident memory of the given processes and all their descendants, in KiB (Linux /proc).</summary>
     public static long RssKiB(IEnumerable<int> pids)
     {
