@@ -88,6 +88,42 @@ public sealed class LiveDeliveryTests
     }
 
     [Fact]
+    public async Task SubscriberThatStopsReadingDuringReplay_IsCutAfterTheWriteTimeout()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await SluiceTestServer.StartAsync("memory", new Dictionary<string, string> { ["Sluice:Limits:WriteTimeout"] = "00:00:30" },
+            configure: b => b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time)));
+        var hub = server.App.Services.GetRequiredService<StreamHub>();
+        using var client = server.CreateClient();
+        var payload = new string('x', 64 * 1024);
+        for (var start = 0; start < 400; start += 40)
+        {
+            using var batch = await client.PostJsonAsync("/v1/streams/history/events",
+                System.Text.Json.JsonSerializer.Serialize(new { events = Enumerable.Range(start, 40).Select(n => new { type = "token", data = new { n, payload } }) }));
+            await Api.EnsureAsync(batch, 201);
+        }
+
+        // ~26 MB of history to a client that reads nothing: the replay blocks once the socket buffers are full.
+        using var stalled = new TcpClient();
+        stalled.ReceiveBufferSize = 4096;
+        await stalled.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
+        await stalled.GetStream().WriteAsync(Encoding.ASCII.GetBytes(
+            $"GET /v1/streams/history/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SluiceTestServer.AdminKey}\r\n\r\n"));
+        await WaitUntilAsync(() => hub.OpenConnections == 1);
+
+        // The deadline is armed only once a write is stuck; keep moving the clock until it fires.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (hub.OpenConnections != 0)
+        {
+            time.Advance(TimeSpan.FromSeconds(31));
+            await Task.Delay(50, timeout.Token);
+        }
+
+        Assert.Equal(0, hub.OpenConnections);
+        Assert.Equal(0, await DrainUntilClosedAsync(stalled));
+    }
+
+    [Fact]
     public async Task ConnectionLimit_Reached_Answers503WithRetryAfter()
     {
         await using var server = await SluiceTestServer.StartAsync("memory", new Dictionary<string, string> { ["Sluice:Limits:MaxSseConnections"] = "2" });

@@ -80,6 +80,9 @@ public sealed class LimitOptions
     /// <summary><c>Sluice:Limits:MaxConcurrentGenerations</c>.</summary>
     public int MaxConcurrentGenerations { get; set; } = 256;
 
+    /// <summary><c>Sluice:Limits:WriteTimeout</c>: a write to one client that takes longer cuts that client off (it resumes from the log).</summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary><c>Sluice:Limits:MaxEventsPerBatch</c>: events in one publish request.</summary>
     public int MaxEventsPerBatch { get; set; } = 1000;
 }

@@ -186,6 +186,10 @@ public sealed class StreamHub
         ReconnectAll(_options.CurrentValue.Retry);
     }
 
+    internal TimeProvider Time => _time;
+
+    internal TimeSpan WriteTimeout => _options.CurrentValue.Limits.WriteTimeout;
+
     /// <summary>The latest heartbeat frame, shared by every response.</summary>
     internal ReadOnlyMemory<byte> HeartbeatFrame => Volatile.Read(ref _heartbeat);
 

@@ -167,7 +167,25 @@ public sealed class StreamSession
     /// <summary>Flushes; true when the client is gone.</summary>
     private async ValueTask<bool> FlushAsync(CancellationToken token)
     {
-        var result = await _output.FlushAsync(token);
+        var pending = _output.FlushAsync(token);
+        FlushResult result;
+        if (pending.IsCompleted)
+        {
+            result = pending.Result;
+        }
+        else
+        {
+            _subscription!.ArmWriteDeadline(_hub.Time, _hub.WriteTimeout);
+            try
+            {
+                result = await pending;
+            }
+            finally
+            {
+                _subscription.DisarmWriteDeadline();
+            }
+        }
+
         if (result.IsCanceled)
         {
             throw new OperationCanceledException(token);

@@ -18,6 +18,7 @@ public sealed class Subscription : IDisposable
     private int _heartbeatPending;
     private long _lastSent;
     private volatile bool _live;
+    private ITimer? _writeDeadline;
 
     internal Subscription(long id, StreamKey key, CancellationToken requestAborted, Action<Subscription> onDispose)
     {
@@ -68,6 +69,18 @@ public sealed class Subscription : IDisposable
 
     internal bool TakeHeartbeat() => Interlocked.Exchange(ref _heartbeatPending, 0) == 1;
 
+    /// <summary>
+    /// Starts the clock on a write that did not complete at once: a client that stops reading must not hold
+    /// its connection (or a replay) forever. Only slow writes arm it, so the fast path costs nothing.
+    /// </summary>
+    internal void ArmWriteDeadline(TimeProvider time, TimeSpan timeout)
+    {
+        _writeDeadline ??= time.CreateTimer(static s => ((Subscription)s!).End(SessionEnd.Overflow, null), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _writeDeadline.Change(timeout, Timeout.InfiniteTimeSpan);
+    }
+
+    internal void DisarmWriteDeadline() => _writeDeadline?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
     /// <summary>Ends the subscription; the session sees the reason at its next wake-up.</summary>
     public void End(SessionEnd reason, TimeSpan? retry)
     {
@@ -94,6 +107,7 @@ public sealed class Subscription : IDisposable
 
     public void Dispose()
     {
+        _writeDeadline?.Dispose();
         _onDispose(this);
         _wakeOnCancel.Dispose();
         _cts.Dispose();
