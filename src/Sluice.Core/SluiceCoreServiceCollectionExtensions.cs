@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Sluice.Configuration;
+using Sluice.Diagnostics;
 using Sluice.Fanout;
 using Sluice.Storage;
 using Sluice.Streams;
@@ -20,9 +21,10 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ILiveFeed, LocalFanout>();
         services.TryAddSingleton<RecentEventsCache>();
+        services.TryAddSingleton<SluiceMetrics>();
         services.TryAddSingleton(sp => new StreamHub(
             sp.GetRequiredService<IEventLog>(), sp.GetRequiredService<ILiveFeed>(), sp.GetRequiredService<IOptionsMonitor<SluiceOptions>>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RecentEventsCache>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RecentEventsCache>(), sp.GetService<SluiceMetrics>()));
         services.TryAddSingleton<ApiKeyService>();
         services.TryAddSingleton<AccessTokenService>();
         services.AddHostedService<KeyBootstrapper>();

@@ -15,6 +15,8 @@ using Sluice.Fanout;
 using Sluice.Http.Auth;
 using Sluice.Http.Diagnostics;
 using Sluice.Http.Keys;
+using Sluice.Http.Admin;
+using OpenTelemetry.Metrics;
 using Sluice.Http.Problems;
 using Sluice.Http.Streams;
 
@@ -52,6 +54,10 @@ public static class SluiceHttpExtensions
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<SluiceOptions>>((kestrel, sluice) => kestrel.Limits.MaxRequestBodySize = sluice.Value.Limits.MaxBodyBytes);
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadyTag]);
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(Sluice.Diagnostics.SluiceMetrics.MeterName)
+            // No scrape cache: every scrape sees current values (tests and alerts read exact counts).
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         return services;
     }
 
@@ -65,6 +71,7 @@ public static class SluiceHttpExtensions
 
     public static IApplicationBuilder UseSluice(this IApplicationBuilder app)
     {
+        app.UseMiddleware<HttpMetricsMiddleware>();
         app.UseMiddleware<TraceIdMiddleware>();
         app.UseExceptionHandler();
         app.UseCors(CorsPolicy);
@@ -80,6 +87,9 @@ public static class SluiceHttpExtensions
 
         endpoints.MapStreamsApi();
         endpoints.MapKeysApi();
+        endpoints.MapAdminApi();
+        endpoints.MapSseHealth();
+        endpoints.MapPrometheusScrapingEndpoint("/metrics");
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
         endpoints.MapFallback(static () => Problem.Result(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found.", "No such endpoint."));

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Sluice.Configuration;
+using Sluice.Diagnostics;
 using Sluice.Streams;
 
 namespace Sluice.Fanout;
@@ -21,7 +22,10 @@ public sealed class StreamHub
     private int _connections;
     private long _lastEventSentTicks;
     private volatile bool _stopping;
+    private volatile bool _draining;
     private byte[] _heartbeat = [];
+    private readonly long _started;
+    private readonly SlidingWindowCounter _reconnects;
 
     private readonly RecentEventsCache _cache;
 
@@ -30,9 +34,17 @@ public sealed class StreamHub
     {
     }
 
-    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time, RecentEventsCache cache)
+    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time, RecentEventsCache cache, SluiceMetrics? metrics = null)
     {
         _cache = cache;
+        Metrics = metrics;
+        _started = time.GetTimestamp();
+        _reconnects = new SlidingWindowCounter(time, TimeSpan.FromMinutes(5));
+        if (metrics is not null)
+        {
+            metrics.LastEventAgeSeconds = () => LastEventAge.TotalSeconds;
+        }
+
         _log = log;
         _feed = feed;
         _options = options;
@@ -46,6 +58,23 @@ public sealed class StreamHub
 
     /// <summary>True once the node stops taking subscribers (shutdown).</summary>
     public bool IsStopping => _stopping;
+
+    /// <summary>True once an operator drained the node: no new subscribers, readiness fails.</summary>
+    public bool IsDraining => _draining;
+
+    public SluiceMetrics? Metrics { get; }
+
+    /// <summary>Since an event was last written to a client; since start when none was.</summary>
+    public TimeSpan LastEventAge => LastEventSentAt is { } at ? _time.GetUtcNow() - at : _time.GetElapsedTime(_started);
+
+    /// <summary>Subscribes that resumed from a position in the last five minutes.</summary>
+    public long ReconnectsLast5Minutes => _reconnects.Total();
+
+    public void RecordReconnect()
+    {
+        _reconnects.Increment();
+        Metrics?.Reconnect();
+    }
 
     /// <summary>When an event (not a heartbeat) was last written to any client, or null.</summary>
     public DateTimeOffset? LastEventSentAt
@@ -119,7 +148,7 @@ public sealed class StreamHub
         while (true)
         {
             var current = Volatile.Read(ref _connections);
-            if (current >= limit || _stopping)
+            if (current >= limit || _stopping || _draining)
             {
                 return false;
             }
@@ -167,16 +196,25 @@ public sealed class StreamHub
     }
 
     /// <summary>Asks every open response to end with <c>retry:</c> so its client resumes (elsewhere).</summary>
-    public int ReconnectAll(TimeSpan retry)
+    public int ReconnectAll(TimeSpan retry, bool jitter = false)
     {
         var count = 0;
         foreach (var subscription in _open.Values)
         {
-            subscription.End(SessionEnd.Reconnect, retry);
+            // Jittered over [0.5, 1.5) of the base, so the clients come back spread out, not as one wave.
+            var delay = jitter ? TimeSpan.FromMilliseconds(retry.TotalMilliseconds * (0.5 + Random.Shared.NextDouble())) : retry;
+            subscription.End(SessionEnd.Reconnect, delay);
             count++;
         }
 
         return count;
+    }
+
+    /// <summary>Stops taking subscribers (503) and sends the open ones away with a jittered <c>retry:</c>.</summary>
+    public int Drain(TimeSpan retry)
+    {
+        _draining = true;
+        return ReconnectAll(retry, jitter: true);
     }
 
     /// <summary>Stops taking subscribers and sends every open one away (SIGTERM).</summary>
@@ -193,7 +231,7 @@ public sealed class StreamHub
     /// <summary>The latest heartbeat frame, shared by every response.</summary>
     internal ReadOnlyMemory<byte> HeartbeatFrame => Volatile.Read(ref _heartbeat);
 
-    internal void MarkEventSent()
+    public void MarkEventSent()
     {
         // Written at most every 100 ms: every connection's flush comes here, and one hot shared line would
         // bounce between cores on each of them.

@@ -19,6 +19,8 @@ public sealed class StreamSession
     private readonly PipeWriter _output;
     private long _lastSent;
     private Subscription? _subscription;
+    private readonly int[] _sentByType = new int[8];
+    private bool _eventsSinceFlush;
 
     public StreamSession(StreamHub hub, StreamKey key, PipeWriter output, long startAfter)
     {
@@ -64,6 +66,7 @@ public sealed class StreamSession
                 if (subscription.TakeHeartbeat())
                 {
                     _output.Write(_hub.HeartbeatFrame.Span);
+                    _sentByType[5]++;
                     wrote = true;
                 }
 
@@ -162,6 +165,8 @@ public sealed class StreamSession
         _output.Write(e.Frame.Span);
         _lastSent = e.Id;
         _subscription!.LastSent = e.Id;
+        _sentByType[Diagnostics.SluiceMetrics.TypeIndex(e.Type)]++;
+        _eventsSinceFlush = true;
     }
 
     /// <summary>Flushes; true when the client is gone.</summary>
@@ -191,7 +196,13 @@ public sealed class StreamSession
             throw new OperationCanceledException(token);
         }
 
-        _hub.MarkEventSent();
+        if (_eventsSinceFlush)
+        {
+            _hub.MarkEventSent();
+            _eventsSinceFlush = false;
+        }
+
+        _hub.Metrics?.EventsSent(_sentByType);
         return result.IsCompleted;
     }
 }

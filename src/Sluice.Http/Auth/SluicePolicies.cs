@@ -12,6 +12,7 @@ internal static class SluicePolicies
     public const string Publish = "sluice:publish";
     public const string Read = "sluice:read";
     public const string Admin = "sluice:admin";
+    public const string Any = "sluice:any-key";
 
     public static void Add(AuthorizationOptions options)
     {
@@ -20,6 +21,7 @@ internal static class SluicePolicies
         options.AddPolicy(Admin, Role(Roles.Admin));
         options.AddPolicy(Read, Require(c => c.Grants(Roles.Subscribe) || c.Grants(Roles.Publish)));
         options.AddPolicy(SubscribeOrToken, Require(c => c.IsToken || c.Grants(Roles.Subscribe)));
+        options.AddPolicy(Any, Require(c => !c.IsToken));
     }
 
     private static AuthorizationPolicy Role(Roles role) => Require(c => c.Grants(role));

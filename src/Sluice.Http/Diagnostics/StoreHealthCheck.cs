@@ -9,9 +9,9 @@ internal sealed class StoreHealthCheck(IEventLog log, StreamHub hub) : IHealthCh
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (hub.IsStopping)
+        if (hub.IsStopping || hub.IsDraining)
         {
-            return HealthCheckResult.Unhealthy("The node is shutting down.");
+            return HealthCheckResult.Unhealthy(hub.IsStopping ? "The node is shutting down." : "The node is draining.");
         }
 
         try

@@ -13,7 +13,7 @@ namespace Sluice.Http.Streams;
 /// Serves one SSE subscription with the resume rules of API.md section 3. Shared by every SSE endpoint;
 /// the endpoint only decides which stream and checks access.
 /// </summary>
-internal sealed class SseResponder(StreamHub hub, IOptionsMonitor<SluiceOptions> options)
+internal sealed partial class SseResponder(StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, Microsoft.Extensions.Logging.ILogger<SseResponder> logger)
 {
     public const string LastEventIdQuery = "lastEventId";
 
@@ -26,6 +26,12 @@ internal sealed class SseResponder(StreamHub hub, IOptionsMonitor<SluiceOptions>
             await Problem.WriteAsync(context, 400, ProblemCodes.InvalidLastEventId, "The resume position is malformed.",
                 "Last-Event-ID (or lastEventId) must be a non-negative decimal event id.");
             return;
+        }
+
+        var resuming = !string.IsNullOrEmpty(raw);
+        if (resuming)
+        {
+            hub.RecordReconnect();
         }
 
         var plan = ResumePlan.For(await hub.Log.GetInfoAsync(key, context.RequestAborted), position);
@@ -47,6 +53,8 @@ internal sealed class SseResponder(StreamHub hub, IOptionsMonitor<SluiceOptions>
             return;
         }
 
+        var opened = time.GetTimestamp();
+        hub.Metrics?.ConnectionOpened();
         try
         {
             await StreamAsync(context, key, plan);
@@ -54,6 +62,7 @@ internal sealed class SseResponder(StreamHub hub, IOptionsMonitor<SluiceOptions>
         finally
         {
             hub.CloseConnection();
+            hub.Metrics?.ConnectionClosed(time.GetElapsedTime(opened));
         }
     }
 
@@ -63,6 +72,13 @@ internal sealed class SseResponder(StreamHub hub, IOptionsMonitor<SluiceOptions>
         var output = context.Response.BodyWriter;
         output.Write(SseFrames.Retry(options.CurrentValue.Retry));
         var info = plan.Info!;
+        if (plan.Kind is ResumeKind.Truncated or ResumeKind.Ahead)
+        {
+            var reason = plan.Kind == ResumeKind.Truncated ? "history_truncated" : "event_id_ahead";
+            hub.Metrics?.ResumeFailed(reason);
+            LogResumeFailed(reason, plan.StartAfter);
+        }
+
         if (plan.Kind == ResumeKind.Truncated)
         {
             output.Write(SseFrames.EncodeUnnumbered(EventTypes.Error, string.Create(CultureInfo.InvariantCulture,
@@ -101,4 +117,8 @@ internal sealed class SseResponder(StreamHub hub, IOptionsMonitor<SluiceOptions>
                 break;
         }
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 6001, Level = Microsoft.Extensions.Logging.LogLevel.Warning,
+        Message = "sse_resume_failed {Reason}: resuming after event {StartAfter}")]
+    private partial void LogResumeFailed(string reason, long startAfter);
 }

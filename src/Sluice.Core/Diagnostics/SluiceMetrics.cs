@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Sluice.Streams;
+
+namespace Sluice.Diagnostics;
+
+/// <summary>
+/// Sluice's instruments (API.md section 8), from one <see cref="IMeterFactory"/> meter. Exported names follow
+/// OpenTelemetry's Prometheus conventions: dots become underscores, counters gain <c>_total</c>, unit
+/// <c>s</c> gains <c>_seconds</c>. Labels are bounded: event types fold custom ones into <c>custom</c>,
+/// resume failures have two reasons, routes are templates; never an id, a tenant or a token.
+/// </summary>
+public sealed class SluiceMetrics
+{
+    public const string MeterName = "Sluice";
+
+    /// <summary>Histogram buckets fit for time-to-first-token and connection lifetimes: 1 ms to 60 s, then long tails.</summary>
+    public static readonly double[] SecondsBuckets =
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600];
+
+    internal static readonly string[] EventTypeLabels =
+        [EventTypes.Token, EventTypes.Tool, EventTypes.Citation, EventTypes.Done, EventTypes.Error, EventTypes.Heartbeat, EventTypes.SafeResponse, "custom"];
+
+    private readonly UpDownCounter<long> _connectionsOpen;
+    private readonly Counter<long> _reconnects;
+    private readonly Counter<long> _resumeFailures;
+    private readonly Counter<long> _eventsSent;
+    private readonly Histogram<double> _connectionDuration;
+    private readonly Counter<long> _httpRequests;
+
+    public SluiceMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _connectionsOpen = meter.CreateUpDownCounter<long>("sluice.sse.connections.open", description: "Open SSE responses on this node.");
+        _reconnects = meter.CreateCounter<long>("sluice.sse.reconnects", description: "SSE subscribes that resumed from a position (Last-Event-ID or lastEventId).");
+        _resumeFailures = meter.CreateCounter<long>("sluice.sse.resume_failures", description: "Resumes that could not continue exactly: history_truncated or event_id_ahead.");
+        _eventsSent = meter.CreateCounter<long>("sluice.sse.events_sent", description: "Events written to SSE clients, by type.");
+        _connectionDuration = meter.CreateHistogram<double>("sluice.sse.connection.duration", unit: "s", description: "How long SSE responses stayed open.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+        _httpRequests = meter.CreateCounter<long>("sluice.http.requests", description: "HTTP requests by route template and status code.");
+        LastEventAge = meter.CreateObservableGauge("sluice.sse.last_event_age", () => LastEventAgeSeconds?.Invoke() ?? 0, unit: "s",
+            description: "Seconds since an event was last written to any SSE client on this node.");
+    }
+
+    internal ObservableGauge<double> LastEventAge { get; }
+
+    /// <summary>Set by the hub: the value behind <c>sluice_sse_last_event_age_seconds</c>.</summary>
+    public Func<double>? LastEventAgeSeconds { get; set; }
+
+    public void ConnectionOpened() => _connectionsOpen.Add(1);
+
+    public void ConnectionClosed(TimeSpan duration)
+    {
+        _connectionsOpen.Add(-1);
+        _connectionDuration.Record(duration.TotalSeconds);
+    }
+
+    public void Reconnect() => _reconnects.Add(1);
+
+    public void ResumeFailed(string reason) => _resumeFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void HttpRequest(string route, int status)
+    {
+        if (_httpRequests.Enabled)
+        {
+            _httpRequests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("status", status));
+        }
+    }
+
+    /// <summary>Adds per-type counts gathered by a session; called once per flush, not per event.</summary>
+    internal void EventsSent(Span<int> countsByType)
+    {
+        if (!_eventsSent.Enabled)
+        {
+            countsByType.Clear();
+            return;
+        }
+
+        for (var i = 0; i < countsByType.Length; i++)
+        {
+            if (countsByType[i] > 0)
+            {
+                _eventsSent.Add(countsByType[i], new KeyValuePair<string, object?>("type", EventTypeLabels[i]));
+                countsByType[i] = 0;
+            }
+        }
+    }
+
+    internal static int TypeIndex(string type) => type switch
+    {
+        EventTypes.Token => 0,
+        EventTypes.Tool => 1,
+        EventTypes.Citation => 2,
+        EventTypes.Done => 3,
+        EventTypes.Error => 4,
+        EventTypes.Heartbeat => 5,
+        EventTypes.SafeResponse => 6,
+        _ => 7,
+    };
+}

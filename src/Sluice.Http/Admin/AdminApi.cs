@@ -1,0 +1,74 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+using Sluice.Fanout;
+using Sluice.Http.Auth;
+using Sluice.Http.Problems;
+
+namespace Sluice.Http.Admin;
+
+/// <summary>API.md section 7, the SSE levers: broadcast-reconnect and drain (role admin).</summary>
+internal static partial class AdminApi
+{
+    public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1/admin").RequireAuthorization(SluicePolicies.Admin);
+        group.MapPost("/sse/broadcast-reconnect", BroadcastReconnectAsync);
+        group.MapPost("/drain", Drain);
+        return group;
+    }
+
+    internal static async Task<IResult> BroadcastReconnectAsync(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers)
+    {
+        var retry = options.CurrentValue.Retry;
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            BroadcastRequest? request;
+            try
+            {
+                request = await context.Request.ReadFromJsonAsync<BroadcastRequest>(context.RequestAborted);
+            }
+            catch (JsonException ex)
+            {
+                return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+            }
+
+            if (request?.RetryMs is { } ms)
+            {
+                if (ms is < 0 or > 3_600_000)
+                {
+                    return Problem.BadRequest(ProblemCodes.InvalidRequest, "retry_ms must be between 0 and 3600000.");
+                }
+
+                retry = TimeSpan.FromMilliseconds(ms);
+            }
+        }
+
+        var count = hub.ReconnectAll(retry, jitter: true);
+        LogBroadcast(loggers.CreateLogger(typeof(AdminApi).FullName!), count, (long)retry.TotalMilliseconds, context.GetCaller().KeyId);
+        return TypedResults.Json(new BroadcastResponse(count, (long)retry.TotalMilliseconds), statusCode: StatusCodes.Status202Accepted);
+    }
+
+    internal static IResult Drain(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers)
+    {
+        var count = hub.Drain(options.CurrentValue.Retry);
+        LogDrain(loggers.CreateLogger(typeof(AdminApi).FullName!), count, context.GetCaller().KeyId);
+        return TypedResults.Json(new DrainResponse(true, count), statusCode: StatusCodes.Status202Accepted);
+    }
+
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Warning, Message = "Broadcast-reconnect: {Count} SSE responses sent away with retry {RetryMs} ms (jittered) by {ActorKeyId}")]
+    private static partial void LogBroadcast(ILogger logger, int count, long retryMs, string actorKeyId);
+
+    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Drain: node stops taking SSE; {Count} responses sent away, by {ActorKeyId}")]
+    private static partial void LogDrain(ILogger logger, int count, string actorKeyId);
+
+    internal sealed record BroadcastRequest(long? RetryMs);
+
+    internal sealed record BroadcastResponse(int Connections, long RetryMs);
+
+    internal sealed record DrainResponse(bool Draining, int Connections);
+}
