@@ -4,14 +4,17 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests use for real: Debian's Chromium drives the native EventSource test.
+# System packages the tests use for real: Debian's Chromium drives the native EventSource test, nginx
+# sits in front of Sluice in the proxy tests, and promtool (package prometheus) checks the alert rules.
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "installing ${need[*]} with apt-get"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null \
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
     || { echo "apt-get install ${need[*]} failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
