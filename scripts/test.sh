@@ -6,17 +6,19 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests use for real: Debian's Chromium drives the native EventSource test, nginx
 # sits in front of Sluice in the proxy tests, and promtool (package prometheus) checks the alert rules.
-need=()
-[ -x /usr/bin/chromium ] || need+=(chromium)
-[ -x /usr/sbin/nginx ] || need+=(nginx)
-command -v promtool >/dev/null 2>&1 || need+=(prometheus)
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "installing ${need[*]} with apt-get"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
-    || { echo "apt-get install ${need[*]} failed"; echo "0 passed, 1 failed"; exit 1; }
-fi
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+apt_install() {
+  echo "installing $* with apt-get"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null \
+    || { echo "apt-get install $* failed"; echo "0 passed, 1 failed"; exit 1; }
+}
+[ -x /usr/bin/chromium ] || apt_install chromium
+tools=()
+[ -x /usr/sbin/nginx ] || tools+=(nginx)
+command -v promtool >/dev/null 2>&1 || tools+=(prometheus)
+# Only the binaries are needed: no recommended exporters or services.
+[ ${#tools[@]} -eq 0 ] || apt_install --no-install-recommends "${tools[@]}"
 
 results=$(mktemp -d /tmp/sluice-test-results.XXXXXX)
 trap 'rm -rf "$results"' EXIT
