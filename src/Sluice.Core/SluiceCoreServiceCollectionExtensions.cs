@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Sluice.Configuration;
 using Sluice.Diagnostics;
 using Sluice.Fanout;
+using Sluice.Generations;
 using Sluice.Storage;
 using Sluice.Streams;
 using Sluice.Tenancy;
@@ -27,6 +28,13 @@ public static class SluiceCoreServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RecentEventsCache>(), sp.GetService<SluiceMetrics>()));
         services.TryAddSingleton<ApiKeyService>();
         services.TryAddSingleton<AccessTokenService>();
+        services.TryAddSingleton<GenerationExecutor>();
+        services.TryAddSingleton(sp => new GenerationRunner(
+            sp.GetRequiredService<GenerationExecutor>(), sp.GetRequiredService<IGenerationStore>(), sp.GetRequiredService<StreamHub>(),
+            sp.GetRequiredService<IOptionsMonitor<SluiceOptions>>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<GenerationRunner>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<GenerationRunner>());
+        services.TryAddSingleton<GenerationService>();
         services.AddHostedService<KeyBootstrapper>();
         services.AddHostedService<HeartbeatService>();
         services.AddHostedService<RetentionService>();
@@ -38,6 +46,8 @@ public static class SluiceCoreServiceCollectionExtensions
     {
         services.TryAddSingleton<IEventLog, MemoryEventLog>();
         services.TryAddSingleton<IKeyStore, MemoryKeyStore>();
+        services.TryAddSingleton<IGenerationStore, MemoryGenerationStore>();
+        services.TryAddSingleton<IPromptStore, MemoryPromptStore>();
         return services;
     }
 }

@@ -19,6 +19,9 @@ using Sluice.Http.Admin;
 using OpenTelemetry.Metrics;
 using Sluice.Http.Problems;
 using Sluice.Http.Streams;
+using Sluice.Http.Generations;
+using Sluice.Http.OpenAi;
+using Sluice.Providers;
 
 namespace Sluice.Http;
 
@@ -31,6 +34,7 @@ public static class SluiceHttpExtensions
     public static IServiceCollection AddSluiceHttp(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSluiceCore(configuration);
+        services.AddSluiceProviders();
         services.AddSingleton<SseResponder>();
         services.AddProblemDetails();
         services.AddExceptionHandler<SluiceExceptionHandler>();
@@ -88,6 +92,9 @@ public static class SluiceHttpExtensions
         endpoints.MapStreamsApi();
         endpoints.MapKeysApi();
         endpoints.MapAdminApi();
+        endpoints.MapGenerationsApi();
+        endpoints.MapPromptsApi();
+        endpoints.MapChatCompletionsApi();
         endpoints.MapSseHealth();
         endpoints.MapPrometheusScrapingEndpoint("/metrics");
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

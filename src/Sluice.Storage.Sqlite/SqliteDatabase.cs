@@ -194,5 +194,37 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             revoked_at INTEGER);
         CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant, created_at);
         CREATE TABLE IF NOT EXISTS secrets(name TEXT PRIMARY KEY, value BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS generations(
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            completed_at INTEGER,
+            record TEXT NOT NULL,
+            PRIMARY KEY(tenant, id)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS generations_tenant_created ON generations(tenant, created_at DESC);
+        CREATE INDEX IF NOT EXISTS generations_tenant_status ON generations(tenant, status, created_at DESC);
+        CREATE INDEX IF NOT EXISTS generations_completed ON generations(completed_at) WHERE completed_at IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS idempotency_keys(
+            tenant TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            generation_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY(tenant, key)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS prompt_versions(
+            tenant TEXT NOT NULL,
+            prompt_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            template TEXT NOT NULL,
+            model TEXT,
+            params TEXT,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY(tenant, prompt_id, version)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS prompts(
+            tenant TEXT NOT NULL,
+            prompt_id TEXT NOT NULL,
+            active_version INTEGER,
+            PRIMARY KEY(tenant, prompt_id)) WITHOUT ROWID;
         """;
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sluice.Generations;
 using Sluice.Streams;
 using Sluice.Tenancy;
 
@@ -13,6 +14,8 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<IEventLog, SqliteEventLog>();
         services.TryAddSingleton<IKeyStore, SqliteKeyStore>();
+        services.TryAddSingleton<IGenerationStore, SqliteGenerationStore>();
+        services.TryAddSingleton<IPromptStore, SqlitePromptStore>();
         return services;
     }
 }

@@ -36,6 +36,14 @@ public sealed class SluiceOptions
 
     public CacheOptions Cache { get; set; } = new();
 
+    /// <summary><c>Sluice:Providers:{name}</c>: the LLM providers by name. <c>simulated</c> exists unless removed.</summary>
+    public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary><c>Sluice:Models:{alias}</c>: aliases with their ordered fallback chains.</summary>
+    public Dictionary<string, ModelOptions> Models { get; set; } = new(StringComparer.Ordinal);
+
+    public GenerationOptions Generations { get; set; } = new();
+
     public StoreKind StoreKind => Store.ToLowerInvariant() switch
     {
         "memory" => StoreKind.Memory,

@@ -27,6 +27,9 @@ public sealed class SluiceMetrics
     private readonly Counter<long> _eventsSent;
     private readonly Histogram<double> _connectionDuration;
     private readonly Counter<long> _httpRequests;
+    private readonly Histogram<double> _generationTtft;
+    private readonly Histogram<double> _generationDuration;
+    private readonly Counter<long> _generations;
 
     public SluiceMetrics(IMeterFactory meterFactory)
     {
@@ -38,6 +41,11 @@ public sealed class SluiceMetrics
         _connectionDuration = meter.CreateHistogram<double>("sluice.sse.connection.duration", unit: "s", description: "How long SSE responses stayed open.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
         _httpRequests = meter.CreateCounter<long>("sluice.http.requests", description: "HTTP requests by route template and status code.");
+        _generationTtft = meter.CreateHistogram<double>("sluice.generation.ttft", unit: "s", description: "Time from accepting a generation to its first output written to its stream.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+        _generationDuration = meter.CreateHistogram<double>("sluice.generation.duration", unit: "s", description: "Time from accepting a generation to its terminal event.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+        _generations = meter.CreateCounter<long>("sluice.generations", description: "Finished generations by status.");
         LastEventAge = meter.CreateObservableGauge("sluice.sse.last_event_age", () => LastEventAgeSeconds?.Invoke() ?? 0, unit: "s",
             description: "Seconds since an event was last written to any SSE client on this node.");
     }
@@ -53,6 +61,24 @@ public sealed class SluiceMetrics
     {
         _connectionsOpen.Add(-1);
         _connectionDuration.Record(duration.TotalSeconds);
+    }
+
+    /// <summary>Provider and model labels come from configuration (bounded); never a tenant or an id.</summary>
+    public void GenerationFirstToken(string provider, string model, TimeSpan elapsed)
+    {
+        if (_generationTtft.Enabled)
+        {
+            _generationTtft.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("model", model));
+        }
+    }
+
+    public void GenerationFinished(string status, string provider, string model, TimeSpan elapsed)
+    {
+        _generations.Add(1, new KeyValuePair<string, object?>("status", status));
+        if (_generationDuration.Enabled)
+        {
+            _generationDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("model", model));
+        }
     }
 
     public void Reconnect() => _reconnects.Add(1);

@@ -21,9 +21,11 @@ public sealed class StreamSession
     private Subscription? _subscription;
     private readonly int[] _sentByType = new int[8];
     private bool _eventsSinceFlush;
+    private readonly SseEventFormat? _format;
 
-    public StreamSession(StreamHub hub, StreamKey key, PipeWriter output, long startAfter)
+    public StreamSession(StreamHub hub, StreamKey key, PipeWriter output, long startAfter, SseEventFormat? format = null)
     {
+        _format = format;
         _hub = hub;
         _key = key;
         _output = output;
@@ -65,7 +67,7 @@ public sealed class StreamSession
                 var wrote = false;
                 if (subscription.TakeHeartbeat())
                 {
-                    _output.Write(_hub.HeartbeatFrame.Span);
+                    _output.Write(_format is null ? _hub.HeartbeatFrame.Span : _format.Heartbeat.Span);
                     _sentByType[5]++;
                     wrote = true;
                 }
@@ -162,7 +164,7 @@ public sealed class StreamSession
 
     private void Write(StoredEvent e)
     {
-        _output.Write(e.Frame.Span);
+        _output.Write(_format is null ? e.Frame.Span : _format.Frame(e).Span);
         _lastSent = e.Id;
         _subscription!.LastSent = e.Id;
         _sentByType[Diagnostics.SluiceMetrics.TypeIndex(e.Type)]++;

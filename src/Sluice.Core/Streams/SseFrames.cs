@@ -21,6 +21,10 @@ public static class SseFrames
     /// <summary>An event with no <c>id:</c> line (heartbeat, resume errors): it never moves Last-Event-ID.</summary>
     public static byte[] EncodeUnnumbered(string type, string data) => Encode(new SseItem<string>(data, type));
 
+    /// <summary>A default-type (<c>message</c>) event: <c>id:</c> and <c>data:</c> only, as OpenAI's chunks are framed.</summary>
+    public static byte[] EncodeMessage(string data, long? id) =>
+        Encode(new SseItem<string>(data) { EventId = id?.ToString(CultureInfo.InvariantCulture) });
+
     /// <summary><c>retry: ms</c> followed by a blank line: a field-only block that dispatches no event.</summary>
     public static byte[] Retry(TimeSpan interval) =>
         Encoding.UTF8.GetBytes("retry: " + ((long)interval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "\n\n");

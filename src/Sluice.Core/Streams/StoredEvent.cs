@@ -7,6 +7,7 @@ namespace Sluice.Streams;
 public sealed class StoredEvent
 {
     private byte[]? _frame;
+    private byte[]? _alternate;
 
     public StoredEvent(long id, string type, string data, DateTimeOffset timestamp)
     {
@@ -29,4 +30,11 @@ public sealed class StoredEvent
 
     /// <summary>The encoded <c>id/event/data</c> frame. Races encode twice at worst; both results are equal.</summary>
     public ReadOnlyMemory<byte> Frame => _frame ??= SseFrames.Encode(this);
+
+    /// <summary>
+    /// The frame in the one alternate format a stream is read in (a generation's OpenAI chunks), encoded once
+    /// and shared like <see cref="Frame"/>. A stream has at most one such format, and its encoding depends only
+    /// on the event and its stream, so the first encoder's bytes are right for every reader.
+    /// </summary>
+    public ReadOnlyMemory<byte> AlternateFrame<TState>(Func<StoredEvent, TState, byte[]> encode, TState state) => _alternate ??= encode(this, state);
 }

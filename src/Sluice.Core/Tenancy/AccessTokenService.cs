@@ -32,6 +32,8 @@ public sealed class AccessTokenService
 
     public static string StreamResource(string streamId) => "stream:" + streamId;
 
+    public static string GenerationResource(string generationId) => "generation:" + generationId;
+
     public async ValueTask<(string Token, DateTimeOffset ExpiresAt)> IssueAsync(
         string tenant, string resource, TimeSpan ttl, string keyId, CancellationToken cancellationToken)
     {

@@ -13,6 +13,9 @@ internal static class SluicePolicies
     public const string Read = "sluice:read";
     public const string Admin = "sluice:admin";
     public const string Any = "sluice:any-key";
+    public const string Generate = "sluice:generate";
+    public const string GenerationRead = "sluice:generation-read";
+    public const string GenerationEvents = "sluice:generation-events";
 
     public static void Add(AuthorizationOptions options)
     {
@@ -22,6 +25,9 @@ internal static class SluicePolicies
         options.AddPolicy(Read, Require(c => c.Grants(Roles.Subscribe) || c.Grants(Roles.Publish)));
         options.AddPolicy(SubscribeOrToken, Require(c => c.IsToken || c.Grants(Roles.Subscribe)));
         options.AddPolicy(Any, Require(c => !c.IsToken));
+        options.AddPolicy(Generate, Role(Roles.Generate));
+        options.AddPolicy(GenerationRead, Require(c => c.Grants(Roles.Generate) || c.Grants(Roles.Subscribe)));
+        options.AddPolicy(GenerationEvents, Require(c => c.IsToken || c.Grants(Roles.Generate) || c.Grants(Roles.Subscribe)));
     }
 
     private static AuthorizationPolicy Role(Roles role) => Require(c => c.Grants(role));

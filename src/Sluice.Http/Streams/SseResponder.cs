@@ -17,7 +17,11 @@ internal sealed partial class SseResponder(StreamHub hub, IOptionsMonitor<Sluice
 {
     public const string LastEventIdQuery = "lastEventId";
 
-    public async Task ServeAsync(HttpContext context, StreamKey key)
+    /// <param name="context">The request.</param>
+    /// <param name="key">The stream.</param>
+    /// <param name="format">Another wire format for its events (OpenAI chunks), or null.</param>
+    /// <param name="pending">What to assume when the stream has no event yet but is known to be coming (a queued generation).</param>
+    public async Task ServeAsync(HttpContext context, StreamKey key, SseEventFormat? format = null, StreamInfo? pending = null)
     {
         var header = context.Request.Headers["Last-Event-ID"];
         var raw = header.Count > 0 ? header.ToString() : context.Request.Query[LastEventIdQuery].ToString();
@@ -34,7 +38,7 @@ internal sealed partial class SseResponder(StreamHub hub, IOptionsMonitor<Sluice
             hub.RecordReconnect();
         }
 
-        var plan = ResumePlan.For(await hub.Log.GetInfoAsync(key, context.RequestAborted), position);
+        var plan = ResumePlan.For(await hub.Log.GetInfoAsync(key, context.RequestAborted) ?? pending, position);
         switch (plan.Kind)
         {
             case ResumeKind.NotFound:
@@ -57,7 +61,7 @@ internal sealed partial class SseResponder(StreamHub hub, IOptionsMonitor<Sluice
         hub.Metrics?.ConnectionOpened();
         try
         {
-            await StreamAsync(context, key, plan);
+            await StreamAsync(context, key, plan, format);
         }
         finally
         {
@@ -66,7 +70,7 @@ internal sealed partial class SseResponder(StreamHub hub, IOptionsMonitor<Sluice
         }
     }
 
-    private async Task StreamAsync(HttpContext context, StreamKey key, ResumePlan plan)
+    private async Task StreamAsync(HttpContext context, StreamKey key, ResumePlan plan, SseEventFormat? format)
     {
         SseHeaders.Apply(context);
         var output = context.Response.BodyWriter;
@@ -97,10 +101,14 @@ internal sealed partial class SseResponder(StreamHub hub, IOptionsMonitor<Sluice
 
         using var subscription = hub.CreateSubscription(key, context.RequestAborted);
         await output.FlushAsync(subscription.Token);
-        var session = new StreamSession(hub, key, output, plan.StartAfter);
+        var session = new StreamSession(hub, key, output, plan.StartAfter, format);
         var end = await session.RunAsync(subscription);
         switch (end)
         {
+            case SessionEnd.Terminal when format is not null && !context.RequestAborted.IsCancellationRequested:
+                output.Write(format.Trailer.Span);
+                await output.FlushAsync(context.RequestAborted);
+                break;
             case SessionEnd.Overflow:
                 // Cut, not completed: the client sees an error and resumes from the log with its Last-Event-ID.
                 context.Abort();

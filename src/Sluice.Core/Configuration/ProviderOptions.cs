@@ -1,0 +1,103 @@
+namespace Sluice.Configuration;
+
+/// <summary>
+/// One provider, <c>Sluice:Providers:{name}</c>. Secrets come from configuration or the environment
+/// (<see cref="ApiKeyEnvironmentVariable"/>) and are never logged or echoed.
+/// </summary>
+public sealed class ProviderOptions
+{
+    /// <summary><c>Type</c>: <c>simulated</c>, <c>openai</c> (any OpenAI-compatible endpoint) or <c>anthropic</c>.</summary>
+    public string Type { get; set; } = "";
+
+    /// <summary><c>BaseUrl</c>: the endpoint, such as <c>http://127.0.0.1:11434/v1</c> for Ollama; the SDK's default when empty.</summary>
+    public string? BaseUrl { get; set; }
+
+    /// <summary><c>ApiKey</c>: the provider's secret (prefer user secrets or the environment).</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary><c>ApiKeyEnvironmentVariable</c>: read the secret from this variable, such as <c>OPENAI_API_KEY</c>.</summary>
+    public string? ApiKeyEnvironmentVariable { get; set; }
+
+    /// <summary><c>Models</c>: the models this provider serves. Empty: any name is passed upstream (not for <c>simulated</c>).</summary>
+    public string[] Models { get; set; } = [];
+
+    /// <summary><c>Enabled</c>: false removes the provider (and its models) without deleting its configuration.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary><c>FirstTokenTimeout</c>: no output within this long fails the attempt (before any token, so it may fall back).</summary>
+    public TimeSpan FirstTokenTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>IdleTimeout</c>: silence between two outputs longer than this ends the stream with a retryable error.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>Simulate</c>: defaults of the simulated provider's runs (a request's <c>simulate</c> overrides them).</summary>
+    public SimulateOptions Simulate { get; set; } = new();
+}
+
+/// <summary>The shape of one simulated run (API.md section 5, <c>simulate</c>).</summary>
+public sealed class SimulateOptions
+{
+    public int? TtftMs { get; set; }
+
+    /// <summary>0: as fast as possible.</summary>
+    public double? TokensPerSecond { get; set; }
+
+    public int? OutputTokens { get; set; }
+
+    /// <summary><c>none</c>, <c>before_first_token</c>, <c>mid_stream</c> or <c>hang</c>.</summary>
+    public string? Fail { get; set; }
+
+    public int? FailAfterTokens { get; set; }
+
+    public int? ToolCalls { get; set; }
+
+    public int? Citations { get; set; }
+
+    /// <summary>Seed of the deterministic text; by default derived from the messages.</summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Replaces the generated text (tests of output contracts); tokens split on spaces.</summary>
+    public string? Text { get; set; }
+
+    /// <summary>This request's values over <paramref name="defaults"/>.</summary>
+    public SimulateOptions Over(SimulateOptions defaults) => new()
+    {
+        TtftMs = TtftMs ?? defaults.TtftMs,
+        TokensPerSecond = TokensPerSecond ?? defaults.TokensPerSecond,
+        OutputTokens = OutputTokens ?? defaults.OutputTokens,
+        Fail = Fail ?? defaults.Fail,
+        FailAfterTokens = FailAfterTokens ?? defaults.FailAfterTokens,
+        ToolCalls = ToolCalls ?? defaults.ToolCalls,
+        Citations = Citations ?? defaults.Citations,
+        Seed = Seed ?? defaults.Seed,
+        Text = Text ?? defaults.Text,
+    };
+}
+
+/// <summary>An alias, <c>Sluice:Models:{alias}</c>: an ordered fallback chain of <c>provider/model</c>.</summary>
+public sealed class ModelOptions
+{
+    public string[] Chain { get; set; } = [];
+}
+
+/// <summary><c>Sluice:Generations</c>: the worker pool and the request bounds.</summary>
+public sealed class GenerationOptions
+{
+    /// <summary><c>Sluice:Generations:QueueLength</c>: accepted generations waiting for a worker (503 + Retry-After beyond).</summary>
+    public int QueueLength { get; set; } = 1024;
+
+    /// <summary><c>Sluice:Generations:MaxPromptChars</c>: all messages together (400 beyond).</summary>
+    public int MaxPromptChars { get; set; } = 200_000;
+
+    /// <summary><c>Sluice:Generations:MaxMessages</c>.</summary>
+    public int MaxMessages { get; set; } = 256;
+
+    /// <summary><c>Sluice:Generations:MaxOutputTokens</c>: the ceiling of <c>max_tokens</c>.</summary>
+    public int MaxOutputTokens { get; set; } = 32_768;
+
+    /// <summary><c>Sluice:Generations:IdempotencyWindow</c>: how long an Idempotency-Key names its generation.</summary>
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary><c>Sluice:Generations:Retention</c>: how long finished generation records are kept.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
+}

@@ -1,0 +1,112 @@
+using Sluice.Fanout;
+using Sluice.Streams;
+
+namespace Sluice.Generations;
+
+/// <summary>
+/// Appends a generation's events in order without making the provider wait for the store: while one append
+/// is in flight, the events that arrive meanwhile gather and go in the next append as one batch. Each
+/// token is still its own event with its own id; under load the batches grow instead of the latency.
+/// </summary>
+internal sealed class GenerationEventWriter
+{
+    private readonly StreamHub _hub;
+    private readonly StreamKey _key;
+    private readonly object _lock = new();
+    private List<NewEvent> _pending = new(8);
+    private Task _pump = Task.CompletedTask;
+    private bool _pumping;
+    private Exception? _failure;
+    private long _lastId;
+    private int _written;
+
+    public GenerationEventWriter(StreamHub hub, StreamKey key)
+    {
+        _hub = hub;
+        _key = key;
+    }
+
+    /// <summary>Events handed to the writer so far (a token was exposed once this is non-zero).</summary>
+    public int Written => Volatile.Read(ref _written);
+
+    public long LastId => Interlocked.Read(ref _lastId);
+
+    public void Add(NewEvent e)
+    {
+        lock (_lock)
+        {
+            if (_failure is not null)
+            {
+                throw new InvalidOperationException("The generation's stream could not be written.", _failure);
+            }
+
+            _pending.Add(e);
+            _written++;
+            if (!_pumping)
+            {
+                _pumping = true;
+                _pump = PumpAsync();
+            }
+        }
+    }
+
+    /// <summary>Waits until every added event is durable; rethrows a store failure.</summary>
+    public async Task FlushAsync()
+    {
+        Task pump;
+        lock (_lock)
+        {
+            pump = _pump;
+        }
+
+        await pump;
+        if (_failure is not null)
+        {
+            throw new InvalidOperationException("The generation's stream could not be written.", _failure);
+        }
+    }
+
+    private async Task PumpAsync()
+    {
+        await Task.Yield();
+        while (true)
+        {
+            List<NewEvent> batch;
+            lock (_lock)
+            {
+                if (_pending.Count == 0)
+                {
+                    _pumping = false;
+                    return;
+                }
+
+                batch = _pending;
+                _pending = new List<NewEvent>(8);
+            }
+
+            try
+            {
+                // Not cancellable: an event handed to the writer is the generation's truth, and a cancelled
+                // generation still ends with its terminal event.
+                var result = await _hub.PublishAsync(_key, batch, CancellationToken.None);
+                if (result.Status != AppendStatus.Appended)
+                {
+                    throw new InvalidOperationException("The generation's stream is closed.");
+                }
+
+                Interlocked.Exchange(ref _lastId, result.Events[^1].Id);
+            }
+            catch (Exception ex)
+            {
+                lock (_lock)
+                {
+                    _failure = ex;
+                    _pending.Clear();
+                    _pumping = false;
+                }
+
+                return;
+            }
+        }
+    }
+}

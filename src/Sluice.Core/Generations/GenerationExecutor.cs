@@ -1,0 +1,323 @@
+using System.Text;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Sluice.Diagnostics;
+using Sluice.Fanout;
+using Sluice.Streams;
+
+namespace Sluice.Generations;
+
+/// <summary>
+/// Runs one generation against its chain and writes what comes back into its stream. Falls back to the next
+/// provider only while nothing has been exposed to clients (the extensions' FailoverChatClient rule), so no
+/// client ever sees a token twice; after that a failure ends the stream with a retryable <c>error</c>, never
+/// with <c>done</c>. A provider that goes silent is cut by the first-token and idle timeouts.
+/// </summary>
+internal sealed partial class GenerationExecutor(
+    StreamHub hub, IGenerationStore store, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationExecutor> logger)
+{
+    public const string SimulateOptionKey = "sluice.simulate";
+
+    public async Task<GenerationRecord> RunAsync(GenerationJob job)
+    {
+        var request = job.Request;
+        var record = job.Record with { Status = GenerationStatus.Running, StartedAt = time.GetUtcNow() };
+        job.Record = record;
+        await store.UpdateAsync(record, CancellationToken.None);
+
+        var writer = new GenerationEventWriter(hub, record.StreamKey);
+        var run = new RunState(request.Contract is not null);
+        var cancel = job.Cancellation.Token;
+        ProviderTarget? used = null;
+        Exception? failure = null;
+        var cancelled = false;
+
+        for (var i = 0; i < job.Route.Chain.Count; i++)
+        {
+            var target = job.Route.Chain[i];
+            used = target;
+            run.ResetAttempt();
+            try
+            {
+                await AttemptAsync(job, target, writer, run, cancel);
+                failure = null;
+                break;
+            }
+            catch (Exception) when (cancel.IsCancellationRequested)
+            {
+                cancelled = true;
+                break;
+            }
+            catch (Exception ex)
+            {
+                failure = ex as ProviderException ?? new ProviderException(ErrorCodes.ProviderUnavailable, "The provider failed: " + ex.GetType().Name + ".", true, ex);
+                var canFallBack = writer.Written == 0 && i < job.Route.Chain.Count - 1;
+                LogAttemptFailed(job.Id, target.Name, ((ProviderException)failure).Code, canFallBack);
+                if (!canFallBack)
+                {
+                    break;
+                }
+            }
+        }
+
+        var elapsed = time.GetElapsedTime(job.AdmittedTimestamp);
+        var e2e = (long)elapsed.TotalMilliseconds;
+        if (cancelled)
+        {
+            writer.Add(GenerationEvents.Done("cancelled", run.InputTokens, run.OutputTokens, run.TtftMs, e2e, used?.Provider, used?.Model));
+            record = record with { Status = GenerationStatus.Cancelled, FinishReason = "cancelled" };
+        }
+        else if (failure is ProviderException pe)
+        {
+            writer.Add(GenerationEvents.Error(pe.Code, pe.Message, pe.Retryable));
+            record = record with { Status = GenerationStatus.Failed, ErrorCode = pe.Code, ErrorMessage = pe.Message };
+        }
+        else if (run.FinishReason == "content_filter")
+        {
+            writer.Add(GenerationEvents.SafeResponse("The response was withheld by the provider's content filter.", "content_filter"));
+            record = record with { Status = GenerationStatus.Failed, FinishReason = "content_filter", ErrorCode = "content_filter", ErrorMessage = "The provider's content filter stopped the output." };
+        }
+        else if (request.Contract is { } contract && !contract.IsSatisfiedBy(run.Text!.ToString(), out var reason))
+        {
+            // Nothing of the held output is written: only the safe response reaches any client.
+            writer.Add(GenerationEvents.SafeResponse(GenerationEvents.ContractViolationText, ErrorCodes.ContractViolation));
+            LogContractViolation(job.Id, reason!);
+            record = record with { Status = GenerationStatus.Failed, FinishReason = ErrorCodes.ContractViolation, ErrorCode = ErrorCodes.ContractViolation, ErrorMessage = "The output failed its response contract: " + reason + "." };
+        }
+        else
+        {
+            if (run.Held is { } held)
+            {
+                foreach (var e in held)
+                {
+                    writer.Add(e);
+                }
+
+                run.MarkExposed(time.GetElapsedTime(job.AdmittedTimestamp));
+            }
+
+            writer.Add(GenerationEvents.Done(run.FinishReason!, run.InputTokens, run.OutputTokens, run.TtftMs, e2e, used?.Provider, used?.Model));
+            record = record with { Status = GenerationStatus.Succeeded, FinishReason = run.FinishReason };
+        }
+
+        if (run.TtftMs is { } ttft && used is not null)
+        {
+            metrics?.GenerationFirstToken(used.Provider, used.Model, TimeSpan.FromMilliseconds(ttft));
+        }
+
+        try
+        {
+            await writer.FlushAsync();
+        }
+        catch (InvalidOperationException ex)
+        {
+            LogStreamWriteFailed(ex, job.Id);
+            record = record with { Status = GenerationStatus.Failed, ErrorCode = ErrorCodes.Internal, ErrorMessage = "The generation's events could not be stored." };
+        }
+
+        record = record with
+        {
+            Provider = used?.Provider,
+            ProviderModel = used?.Model,
+            InputTokens = run.InputTokens,
+            OutputTokens = run.OutputTokens,
+            TtftMs = run.TtftMs,
+            E2eMs = e2e,
+            LastEventId = writer.LastId,
+            CompletedAt = time.GetUtcNow(),
+        };
+        job.Record = record;
+        await store.UpdateAsync(record, CancellationToken.None);
+        metrics?.GenerationFinished(record.Status.ToName(), used?.Provider ?? "none", used?.Model ?? "none", elapsed);
+        return record;
+    }
+
+    private async Task AttemptAsync(GenerationJob job, ProviderTarget target, GenerationEventWriter writer, RunState run, CancellationToken cancel)
+    {
+        var request = job.Request;
+        var options = new ChatOptions
+        {
+            ModelId = target.Model,
+            MaxOutputTokens = request.MaxTokens,
+            Temperature = request.Temperature,
+        };
+        if (request.Tools.Count > 0)
+        {
+            options.Tools = [.. request.Tools];
+        }
+
+        if (target.IsSimulated)
+        {
+            var simulate = (request.Simulate ?? new Configuration.SimulateOptions()).Over(target.SimulateDefaults ?? new Configuration.SimulateOptions());
+            options.AdditionalProperties = new AdditionalPropertiesDictionary { [SimulateOptionKey] = simulate };
+        }
+
+        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, timeout.Token);
+        timeout.CancelAfter(target.FirstTokenTimeout);
+        var sawOutput = false;
+        var enumerator = target.Client.GetStreamingResponseAsync(request.Messages, options, linked.Token).GetAsyncEnumerator(linked.Token);
+        try
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await enumerator.MoveNextAsync();
+                }
+                catch (Exception) when (timeout.IsCancellationRequested && !cancel.IsCancellationRequested)
+                {
+                    throw new ProviderException(ErrorCodes.ProviderTimeout, sawOutput
+                        ? $"The provider sent nothing for {target.IdleTimeout.TotalSeconds:0.###} s."
+                        : $"The provider sent no output within {target.FirstTokenTimeout.TotalSeconds:0.###} s.", true);
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
+                timeout.CancelAfter(target.IdleTimeout);
+                var update = enumerator.Current;
+                foreach (var content in update.Contents)
+                {
+                    if (Map(content, run) is { } e)
+                    {
+                        sawOutput = true;
+                        Emit(job, writer, run, e);
+                    }
+
+                    if (content is TextContent { Annotations: { Count: > 0 } annotations })
+                    {
+                        foreach (var annotation in annotations)
+                        {
+                            if (annotation is CitationAnnotation c)
+                            {
+                                Emit(job, writer, run, GenerationEvents.Citation(run.CitationIndex++, c.ToolName ?? c.FileId, c.Title, c.Url?.ToString(), c.Snippet));
+                            }
+                        }
+                    }
+                }
+
+                if (update.FinishReason is { } finish)
+                {
+                    run.FinishReason = MapFinish(finish);
+                }
+            }
+        }
+        finally
+        {
+            await enumerator.DisposeAsync();
+        }
+
+        if (run.FinishReason is null)
+        {
+            // The stream ended without saying why: truncated upstream. Never reported as a clean stop.
+            throw new ProviderException(ErrorCodes.ProviderUnavailable, "The provider's stream ended without a finish reason.", true);
+        }
+    }
+
+    private void Emit(GenerationJob job, GenerationEventWriter writer, RunState run, NewEvent e)
+    {
+        if (run.Held is { } held)
+        {
+            held.Add(e);
+            return;
+        }
+
+        if (writer.Written == 0)
+        {
+            run.MarkExposed(time.GetElapsedTime(job.AdmittedTimestamp));
+        }
+
+        writer.Add(e);
+    }
+
+    private static NewEvent? Map(AIContent content, RunState run)
+    {
+        switch (content)
+        {
+            case TextContent { Text.Length: > 0 } text:
+                run.TokenEvents++;
+                run.Text?.Append(text.Text);
+                return GenerationEvents.Token(text.Text);
+            case FunctionCallContent call:
+                return GenerationEvents.Tool(run.ToolIndex++, call.CallId, call.Name, call.Arguments);
+            case UsageContent usage:
+                run.ReportedInput = usage.Details.InputTokenCount ?? run.ReportedInput;
+                run.ReportedOutput = usage.Details.OutputTokenCount ?? run.ReportedOutput;
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static string MapFinish(ChatFinishReason reason)
+    {
+        if (reason == ChatFinishReason.Length)
+        {
+            return "length";
+        }
+
+        if (reason == ChatFinishReason.ToolCalls)
+        {
+            return "tool_calls";
+        }
+
+        return reason == ChatFinishReason.ContentFilter ? "content_filter" : "stop";
+    }
+
+    /// <summary>What one run has produced so far, across its attempts.</summary>
+    private sealed class RunState(bool holdOutput)
+    {
+        public List<NewEvent>? Held { get; private set; } = holdOutput ? [] : null;
+
+        public StringBuilder? Text { get; private set; } = holdOutput ? new StringBuilder() : null;
+
+        public string? FinishReason { get; set; }
+
+        public int TokenEvents { get; set; }
+
+        public int ToolIndex { get; set; }
+
+        public int CitationIndex { get; set; }
+
+        public long? ReportedInput { get; set; }
+
+        public long? ReportedOutput { get; set; }
+
+        public long? TtftMs { get; private set; }
+
+        public long InputTokens => ReportedInput ?? 0;
+
+        public long OutputTokens => ReportedOutput ?? TokenEvents;
+
+        public void MarkExposed(TimeSpan elapsed) => TtftMs ??= (long)elapsed.TotalMilliseconds;
+
+        /// <summary>A new attempt starts clean: only a held (unexposed) output can be discarded.</summary>
+        public void ResetAttempt()
+        {
+            FinishReason = null;
+            if (Held is not null)
+            {
+                Held = [];
+                Text = new StringBuilder();
+                TokenEvents = 0;
+                ToolIndex = 0;
+                CitationIndex = 0;
+                ReportedInput = null;
+                ReportedOutput = null;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Warning, Message = "Generation {GenerationId}: provider {Target} failed with {Code}; falling back: {FallingBack}")]
+    private partial void LogAttemptFailed(string generationId, string target, string code, bool fallingBack);
+
+    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Generation {GenerationId}: output violated its response contract ({Reason}); only safe_response was written")]
+    private partial void LogContractViolation(string generationId, string reason);
+
+    [LoggerMessage(EventId = 7003, Level = LogLevel.Error, Message = "Generation {GenerationId}: its events could not be stored")]
+    private partial void LogStreamWriteFailed(Exception exception, string generationId);
+}

@@ -1,0 +1,40 @@
+namespace Sluice.Generations;
+
+/// <summary>A generation admitted to this node's runner: its request, its chain, and its cancellation.</summary>
+internal sealed class GenerationJob
+{
+    private const int Queued = 0;
+    private const int Running = 1;
+    private const int Done = 2;
+    private int _state;
+
+    public GenerationJob(GenerationRecord record, GenerationRequest request, ModelRoute route, long admittedTimestamp)
+    {
+        Record = record;
+        Request = request;
+        Route = route;
+        AdmittedTimestamp = admittedTimestamp;
+    }
+
+    public string Id => Record.Id;
+
+    public GenerationRecord Record { get; set; }
+
+    public GenerationRequest Request { get; }
+
+    public ModelRoute Route { get; }
+
+    /// <summary>When the node accepted it: time-to-first-token and end-to-end count from here, queue time included.</summary>
+    public long AdmittedTimestamp { get; }
+
+    public CancellationTokenSource Cancellation { get; } = new();
+
+    public TaskCompletionSource<GenerationRecord> Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public bool TryStart() => Interlocked.CompareExchange(ref _state, Running, Queued) == Queued;
+
+    /// <summary>Claims a job that no worker started yet, so the canceller writes its end instead.</summary>
+    public bool TryClaimQueued() => Interlocked.CompareExchange(ref _state, Done, Queued) == Queued;
+
+    public bool IsRunning => Volatile.Read(ref _state) == Running;
+}

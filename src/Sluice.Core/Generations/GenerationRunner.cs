@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+using Sluice.Fanout;
+
+namespace Sluice.Generations;
+
+/// <summary>
+/// This node's generation workers: at most <c>Sluice:Limits:MaxConcurrentGenerations</c> run at once and at most
+/// <c>Sluice:Generations:QueueLength</c> wait. Admission is decided before anything is stored, so a full node
+/// answers 503 + Retry-After instead of growing a backlog. A generation runs to its end whether or not
+/// anyone is connected: it is tied to no request.
+/// </summary>
+public sealed partial class GenerationRunner : BackgroundService
+{
+    private readonly Channel<GenerationJob> _queue = Channel.CreateUnbounded<GenerationJob>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly ConcurrentDictionary<string, GenerationJob> _active = new(StringComparer.Ordinal);
+    private readonly GenerationExecutor _executor;
+    private readonly IGenerationStore _store;
+    private readonly StreamHub _hub;
+    private readonly IOptionsMonitor<SluiceOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<GenerationRunner> _logger;
+    private int _admitted;
+    private int _running;
+
+    internal GenerationRunner(GenerationExecutor executor, IGenerationStore store, StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<GenerationRunner> logger)
+    {
+        _executor = executor;
+        _store = store;
+        _hub = hub;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Generations admitted and not finished on this node (queued and running).</summary>
+    public int Admitted => Volatile.Read(ref _admitted);
+
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>Reserves a place; false when the node is full, draining or stopping.</summary>
+    internal bool TryAdmit()
+    {
+        var o = _options.CurrentValue;
+        var limit = o.Limits.MaxConcurrentGenerations + o.Generations.QueueLength;
+        while (true)
+        {
+            var current = Volatile.Read(ref _admitted);
+            if (current >= limit || _hub.IsDraining || _hub.IsStopping)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _admitted, current + 1, current) == current)
+            {
+                return true;
+            }
+        }
+    }
+
+    internal void ReleaseAdmission() => Interlocked.Decrement(ref _admitted);
+
+    internal void Enqueue(GenerationJob job)
+    {
+        _active[job.Id] = job;
+        if (!_queue.Writer.TryWrite(job))
+        {
+            // Only after shutdown: the recovery at the next start ends it with worker_lost.
+            _active.TryRemove(job.Id, out _);
+            ReleaseAdmission();
+        }
+    }
+
+    internal GenerationJob? Find(string id) => _active.TryGetValue(id, out var job) ? job : null;
+
+    /// <summary>Cancels a generation of this node. False when it is not running or queued here.</summary>
+    internal async Task<bool> CancelAsync(string id)
+    {
+        if (!_active.TryGetValue(id, out var job))
+        {
+            return false;
+        }
+
+        if (job.TryClaimQueued())
+        {
+            // No worker took it: end it here, with the same terminal event a running one gets.
+            var writer = new GenerationEventWriter(_hub, job.Record.StreamKey);
+            var e2e = (long)_time.GetElapsedTime(job.AdmittedTimestamp).TotalMilliseconds;
+            writer.Add(GenerationEvents.Done("cancelled", 0, 0, null, e2e, null, null));
+            await writer.FlushAsync();
+            var record = job.Record with { Status = GenerationStatus.Cancelled, FinishReason = "cancelled", E2eMs = e2e, LastEventId = writer.LastId, CompletedAt = _time.GetUtcNow() };
+            await _store.UpdateAsync(record, CancellationToken.None);
+            Complete(job, record);
+            return true;
+        }
+
+        await job.Cancellation.CancelAsync();
+        return true;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await RecoverAsync(stoppingToken);
+        var workers = new Task[_options.CurrentValue.Limits.MaxConcurrentGenerations];
+        for (var i = 0; i < workers.Length; i++)
+        {
+            workers[i] = WorkAsync(stoppingToken);
+        }
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        // Stop taking jobs; running ones finish (within the host's shutdown timeout), queued ones end now.
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(workers);
+    }
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (_queue.Reader.TryRead(out var job))
+            {
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    if (job.TryClaimQueued())
+                    {
+                        await EndLostAsync(job.Record, "The node shut down before the generation started.");
+                        Complete(job, job.Record with { Status = GenerationStatus.Failed });
+                    }
+
+                    continue;
+                }
+
+                if (!job.TryStart())
+                {
+                    continue; // cancelled while queued
+                }
+
+                Interlocked.Increment(ref _running);
+                GenerationRecord record;
+                try
+                {
+                    record = await _executor.RunAsync(job);
+                }
+                catch (Exception ex)
+                {
+                    LogRunFailed(ex, job.Id);
+                    record = job.Record with { Status = GenerationStatus.Failed, ErrorCode = ErrorCodes.Internal };
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _running);
+                }
+
+                Complete(job, record);
+            }
+        }
+    }
+
+    private void Complete(GenerationJob job, GenerationRecord record)
+    {
+        _active.TryRemove(job.Id, out _);
+        ReleaseAdmission();
+        job.Cancellation.Dispose();
+        job.Finished.TrySetResult(record);
+    }
+
+    /// <summary>
+    /// Generations left queued or running by a previous process lost their worker: each gets a retryable
+    /// <c>worker_lost</c> error, so its clients stop waiting, and its record says failed.
+    /// </summary>
+    private async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var record in await _store.ListUnfinishedAsync(cancellationToken))
+            {
+                await EndLostAsync(record, "The node that ran this generation stopped.");
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogRecoveryFailed(ex);
+        }
+    }
+
+    private async Task EndLostAsync(GenerationRecord record, string message)
+    {
+        var writer = new GenerationEventWriter(_hub, record.StreamKey);
+        writer.Add(GenerationEvents.Error(ErrorCodes.WorkerLost, message, true));
+        try
+        {
+            await writer.FlushAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already closed by a terminal event: only the record was behind.
+        }
+
+        await _store.UpdateAsync(record with
+        {
+            Status = GenerationStatus.Failed,
+            ErrorCode = ErrorCodes.WorkerLost,
+            ErrorMessage = message,
+            LastEventId = writer.LastId,
+            CompletedAt = _time.GetUtcNow(),
+        }, CancellationToken.None);
+    }
+
+    [LoggerMessage(EventId = 7010, Level = LogLevel.Error, Message = "Generation {GenerationId} failed unexpectedly")]
+    private partial void LogRunFailed(Exception exception, string generationId);
+
+    [LoggerMessage(EventId = 7011, Level = LogLevel.Error, Message = "Recovering unfinished generations failed")]
+    private partial void LogRecoveryFailed(Exception exception);
+}

@@ -1,0 +1,245 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+
+namespace Sluice.Generations;
+
+/// <summary>Creates, reads and cancels generations (API.md section 4); the HTTP layer only parses and answers.</summary>
+public sealed partial class GenerationService
+{
+    private readonly IGenerationStore _store;
+    private readonly IPromptStore _prompts;
+    private readonly IModelCatalog _catalog;
+    private readonly GenerationRunner _runner;
+    private readonly IOptionsMonitor<SluiceOptions> _options;
+    private readonly TimeProvider _time;
+
+    public GenerationService(IGenerationStore store, IPromptStore prompts, IModelCatalog catalog, GenerationRunner runner, IOptionsMonitor<SluiceOptions> options, TimeProvider time)
+    {
+        _store = store;
+        _prompts = prompts;
+        _catalog = catalog;
+        _runner = runner;
+        _options = options;
+        _time = time;
+    }
+
+    public IModelCatalog Catalog => _catalog;
+
+    public async Task<CreateOutcome> CreateAsync(string tenant, GenerationRequest request, string? idempotencyKey, string requestHash, string? traceId, CancellationToken cancellationToken)
+    {
+        var o = _options.CurrentValue.Generations;
+        int? promptVersion = null;
+        if (request.Prompt is { } reference)
+        {
+            var resolved = await ResolvePromptAsync(tenant, reference, request, cancellationToken);
+            if (resolved.Error is { } error)
+            {
+                return error;
+            }
+
+            request = resolved.Request!;
+            promptVersion = resolved.Version;
+        }
+
+        if (string.IsNullOrEmpty(request.Model) || !_catalog.TryResolve(request.Model, out var route))
+        {
+            return CreateOutcome.Invalid("unknown_model", $"The model '{request.Model}' is not configured; GET /v1/models lists the models this tenant may use.");
+        }
+
+        if (request.Simulate is not null && route.Chain.Any(t => !t.IsSimulated))
+        {
+            return CreateOutcome.Invalid("simulate_not_supported", "'simulate' shapes runs of the simulated provider only; the model's chain includes another provider.");
+        }
+
+        var promptChars = 0L;
+        foreach (var message in request.Messages)
+        {
+            promptChars += message.Text.Length;
+        }
+
+        if (promptChars > o.MaxPromptChars)
+        {
+            return CreateOutcome.Invalid("prompt_too_long", $"The messages have {promptChars} characters; at most {o.MaxPromptChars} are accepted (Sluice:Generations:MaxPromptChars).");
+        }
+
+        if (request.MaxTokens is { } max && max > o.MaxOutputTokens)
+        {
+            return CreateOutcome.Invalid("invalid_request", $"max_tokens must be at most {o.MaxOutputTokens}.");
+        }
+
+        if (!_runner.TryAdmit())
+        {
+            return CreateOutcome.Busy();
+        }
+
+        var admitted = _time.GetTimestamp();
+        var now = _time.GetUtcNow();
+        var record = new GenerationRecord
+        {
+            Id = GenerationIds.New(),
+            Tenant = tenant,
+            Status = GenerationStatus.Queued,
+            Model = request.Model,
+            TraceId = traceId,
+            Channel = request.Channel,
+            PromptId = request.Prompt?.Id,
+            PromptVersion = promptVersion,
+            CreatedAt = now,
+        };
+        var claim = idempotencyKey is null ? null : new IdempotencyClaim(idempotencyKey, requestHash, now - o.IdempotencyWindow);
+        GenerationCreateResult created;
+        try
+        {
+            created = await _store.CreateAsync(record, claim, cancellationToken);
+        }
+        catch
+        {
+            _runner.ReleaseAdmission();
+            throw;
+        }
+
+        if (!created.Created)
+        {
+            _runner.ReleaseAdmission();
+            return created.ExistingRequestHash == requestHash
+                ? new CreateOutcome(CreateKind.Existing, created.Record, null, null)
+                : CreateOutcome.Invalid("idempotency_key_reused", "This Idempotency-Key was used with another request body in the last 24 h.", CreateKind.Conflict);
+        }
+
+        _runner.Enqueue(new GenerationJob(record, request, route, admitted));
+        return new CreateOutcome(CreateKind.Created, record, null, null);
+    }
+
+    /// <summary>The record, with this node's live view of a queued or running one.</summary>
+    public async Task<GenerationRecord?> GetAsync(string tenant, string id, CancellationToken cancellationToken)
+    {
+        if (_runner.Find(id) is { } job && job.Record.Tenant == tenant)
+        {
+            return job.Record;
+        }
+
+        return await _store.GetAsync(tenant, id, cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<GenerationRecord>> ListAsync(string tenant, GenerationStatus? status, int limit, CancellationToken cancellationToken) =>
+        _store.ListAsync(tenant, status, limit, cancellationToken);
+
+    /// <summary>The finished record; waits for this node's run, or reads the store for one that already ended.</summary>
+    public async Task<GenerationRecord?> WaitAsync(string tenant, string id, CancellationToken cancellationToken)
+    {
+        if (_runner.Find(id) is { } job && job.Record.Tenant == tenant)
+        {
+            return await job.Finished.Task.WaitAsync(cancellationToken);
+        }
+
+        return await _store.GetAsync(tenant, id, cancellationToken);
+    }
+
+    public async Task<CancelOutcome> CancelAsync(string tenant, string id, CancellationToken cancellationToken)
+    {
+        var record = await GetAsync(tenant, id, cancellationToken);
+        if (record is null)
+        {
+            return CancelOutcome.NotFound;
+        }
+
+        if (record.Status.IsFinished())
+        {
+            return CancelOutcome.AlreadyFinished;
+        }
+
+        return await _runner.CancelAsync(id) ? CancelOutcome.Accepted : CancelOutcome.AlreadyFinished;
+    }
+
+    private async Task<(GenerationRequest? Request, int Version, CreateOutcome? Error)> ResolvePromptAsync(
+        string tenant, PromptReference reference, GenerationRequest request, CancellationToken cancellationToken)
+    {
+        var prompt = await _prompts.GetAsync(tenant, reference.Id, cancellationToken);
+        if (prompt is null)
+        {
+            return (null, 0, CreateOutcome.Invalid("unknown_prompt", $"The prompt '{reference.Id}' does not exist."));
+        }
+
+        var number = reference.Version ?? prompt.ActiveVersion;
+        if (number is null)
+        {
+            return (null, 0, CreateOutcome.Invalid("unknown_prompt_version", $"The prompt '{reference.Id}' has no approved version; name one with prompt.version."));
+        }
+
+        var version = prompt.Versions.FirstOrDefault(v => v.Version == number);
+        if (version is null)
+        {
+            return (null, 0, CreateOutcome.Invalid("unknown_prompt_version", $"The prompt '{reference.Id}' has no version {number}."));
+        }
+
+        string? missing = null;
+        var text = Placeholder().Replace(version.Template, m =>
+        {
+            if (reference.Variables.TryGetValue(m.Groups[1].Value, out var value))
+            {
+                return value;
+            }
+
+            missing ??= m.Groups[1].Value;
+            return m.Value;
+        });
+        if (missing is not null)
+        {
+            return (null, 0, CreateOutcome.Invalid("missing_prompt_variable", $"The prompt's template needs the variable '{missing}'."));
+        }
+
+        int? maxTokens = request.MaxTokens;
+        float? temperature = request.Temperature;
+        if (version.ParamsJson is { } json)
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (maxTokens is null && doc.RootElement.TryGetProperty("max_tokens", out var mt) && mt.TryGetInt32(out var m))
+            {
+                maxTokens = m;
+            }
+
+            if (temperature is null && doc.RootElement.TryGetProperty("temperature", out var t) && t.TryGetSingle(out var f))
+            {
+                temperature = f;
+            }
+        }
+
+        var resolved = request with
+        {
+            Model = string.IsNullOrEmpty(request.Model) ? version.Model : request.Model,
+            Messages = [new ChatMessage(ChatRole.User, text)],
+            MaxTokens = maxTokens,
+            Temperature = temperature,
+        };
+        return (resolved, version.Version, null);
+    }
+
+    [GeneratedRegex(@"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")]
+    private static partial Regex Placeholder();
+}
+
+public enum CreateKind
+{
+    Created,
+    Existing,
+    Invalid,
+    Conflict,
+    Busy,
+}
+
+public readonly record struct CreateOutcome(CreateKind Kind, GenerationRecord? Record, string? Code, string? Message)
+{
+    public static CreateOutcome Invalid(string code, string message, CreateKind kind = CreateKind.Invalid) => new(kind, null, code, message);
+
+    public static CreateOutcome Busy() => new(CreateKind.Busy, null, "overloaded", "This node runs and queues as many generations as it may; retry after the delay.");
+}
+
+public enum CancelOutcome
+{
+    Accepted,
+    NotFound,
+    AlreadyFinished,
+}

@@ -1,0 +1,47 @@
+namespace Sluice.Generations;
+
+/// <summary>
+/// A provider failure, classified at the provider boundary (see <c>Sluice.Providers</c>'s classifying layer) into
+/// the error codes of API.md section 4, so the runner decides fallback and retryability without knowing any SDK.
+/// </summary>
+public sealed class ProviderException : Exception
+{
+    public ProviderException(string code, string message, bool retryable, Exception? inner = null)
+        : base(message, inner)
+    {
+        Code = code;
+        Retryable = retryable;
+    }
+
+    public ProviderException()
+        : this(ErrorCodes.ProviderUnavailable, "The provider failed.", true)
+    {
+    }
+
+    public ProviderException(string message)
+        : this(ErrorCodes.ProviderUnavailable, message, true)
+    {
+    }
+
+    public ProviderException(string message, Exception inner)
+        : this(ErrorCodes.ProviderUnavailable, message, true, inner)
+    {
+    }
+
+    public string Code { get; }
+
+    public bool Retryable { get; }
+}
+
+/// <summary>The <c>code</c> of an <c>error</c> event.</summary>
+public static class ErrorCodes
+{
+    public const string ProviderUnavailable = "provider_unavailable";
+    public const string ProviderTimeout = "provider_timeout";
+    public const string ProviderRejected = "provider_rejected";
+    public const string RateLimited = "rate_limited";
+    public const string ProviderKilled = "provider_killed";
+    public const string WorkerLost = "worker_lost";
+    public const string ContractViolation = "contract_violation";
+    public const string Internal = "internal";
+}

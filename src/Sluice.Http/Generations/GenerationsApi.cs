@@ -1,0 +1,272 @@
+
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using Sluice.Configuration;
+using Sluice.Fanout;
+using Sluice.Generations;
+using Sluice.Http.Auth;
+using Sluice.Http.Diagnostics;
+using Sluice.Http.OpenAi;
+using Sluice.Http.Problems;
+using Sluice.Http.Streams;
+using Sluice.Streams;
+using Sluice.Tenancy;
+
+namespace Sluice.Http.Generations;
+
+/// <summary>API.md section 4: create, get, list, cancel and read generations.</summary>
+internal static class GenerationsApi
+{
+    public const string GenerationIdHeader = "X-Sluice-Generation-Id";
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    private static readonly TimeSpan EventsTokenTtl = TimeSpan.FromHours(1);
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+
+    public static IEndpointRouteBuilder MapGenerationsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1/generations");
+        group.MapPost("/", CreateAsync).RequireAuthorization(SluicePolicies.Generate);
+        group.MapGet("/", ListAsync).RequireAuthorization(SluicePolicies.GenerationRead);
+        group.MapGet("/{id}", GetAsync).RequireAuthorization(SluicePolicies.GenerationRead);
+        group.MapPost("/{id}/cancel", CancelAsync).RequireAuthorization(SluicePolicies.Generate);
+        group.MapGet("/{id}/events", EventsAsync).RequireAuthorization(SluicePolicies.GenerationEvents);
+        endpoints.MapGet("/v1/models", Models).RequireAuthorization(SluicePolicies.Any);
+        return endpoints;
+    }
+
+    internal static async Task CreateAsync(HttpContext context, GenerationService generations, SseResponder responder, AccessTokenService tokens, IOptionsMonitor<SluiceOptions> options)
+    {
+        if (!context.TryResolveTenant(out var tenant))
+        {
+            await TenantMismatch().ExecuteAsync(context);
+            return;
+        }
+
+        var body = await ReadBodyAsync(context);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, DocumentOptions);
+        }
+        catch (JsonException ex)
+        {
+            await Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message).ExecuteAsync(context);
+            return;
+        }
+
+        GenerationRequest request;
+        using (document)
+        {
+            var (parsed, code, error) = GenerationRequestReader.Read(document.RootElement, options.CurrentValue.Generations);
+            if (parsed is null)
+            {
+                await Problem.BadRequest(code!, error!).ExecuteAsync(context);
+                return;
+            }
+
+            request = parsed;
+        }
+
+        if (ReadIdempotencyKey(context, out var key) is { } bad)
+        {
+            await bad.ExecuteAsync(context);
+            return;
+        }
+
+        var outcome = await generations.CreateAsync(tenant, request, key, Hash(body), context.Features.Get<TraceIdFeature>()?.TraceId, context.RequestAborted);
+        if (Failure(outcome, options.CurrentValue) is { } failure)
+        {
+            await failure.ExecuteAsync(context);
+            return;
+        }
+
+        var record = outcome.Record!;
+        context.Response.Headers[GenerationIdHeader] = record.Id;
+        if (AcceptsEventStream(context))
+        {
+            await responder.ServeAsync(context, record.StreamKey, pending: Pending(record));
+            return;
+        }
+
+        var (token, _) = await tokens.IssueAsync(tenant, AccessTokenService.GenerationResource(record.Id), EventsTokenTtl, context.GetCaller().KeyId, context.RequestAborted);
+        var url = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}/v1/generations/{record.Id}/events?access_token={Uri.EscapeDataString(token)}";
+        context.Response.Headers.Location = $"{context.Request.PathBase}/v1/generations/{record.Id}";
+        await TypedResults.Json(new CreatedView(record.Id, record.Status.ToName(), url, record.CreatedAt), statusCode: StatusCodes.Status202Accepted).ExecuteAsync(context);
+    }
+
+    internal static async Task<IResult> GetAsync(string id, HttpContext context, GenerationService generations, StreamHub hub)
+    {
+        if (!context.TryResolveTenant(out var tenant))
+        {
+            return TenantMismatch();
+        }
+
+        var record = GenerationIds.IsValid(id) ? await generations.GetAsync(tenant, id, context.RequestAborted) : null;
+        if (record is null)
+        {
+            return Problem.NotFound("The generation");
+        }
+
+        var info = record.Status.IsFinished() ? null : await hub.Log.GetInfoAsync(record.StreamKey, context.RequestAborted);
+        return TypedResults.Ok(GenerationView.From(record, info?.LastId));
+    }
+
+    internal static async Task<IResult> ListAsync(HttpContext context, GenerationService generations, string? status, int? limit)
+    {
+        if (!context.TryResolveTenant(out var tenant))
+        {
+            return TenantMismatch();
+        }
+
+        GenerationStatus? filter = null;
+        if (status is not null)
+        {
+            if (!GenerationStatusNames.TryParse(status, out var parsed))
+            {
+                return Problem.BadRequest(ProblemCodes.InvalidRequest, "status must be queued, running, succeeded, failed or cancelled.");
+            }
+
+            filter = parsed;
+        }
+
+        if (limit is < 1 or > 1000)
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "limit must be from 1 to 1000.");
+        }
+
+        var list = await generations.ListAsync(tenant, filter, limit ?? 100, context.RequestAborted);
+        return TypedResults.Ok(new ListView([.. list.Select(r => GenerationView.From(r, null))]));
+    }
+
+    internal static async Task<IResult> CancelAsync(string id, HttpContext context, GenerationService generations)
+    {
+        if (!context.TryResolveTenant(out var tenant))
+        {
+            return TenantMismatch();
+        }
+
+        var outcome = GenerationIds.IsValid(id) ? await generations.CancelAsync(tenant, id, context.RequestAborted) : CancelOutcome.NotFound;
+        return outcome switch
+        {
+            CancelOutcome.NotFound => Problem.NotFound("The generation"),
+            CancelOutcome.AlreadyFinished => Problem.Result(StatusCodes.Status409Conflict, "generation_finished", "The generation has already finished.",
+                "Only a queued or running generation can be cancelled."),
+            _ => TypedResults.Json(new CancelView(id, "cancelling"), statusCode: StatusCodes.Status202Accepted),
+        };
+    }
+
+    internal static async Task EventsAsync(string id, HttpContext context, GenerationService generations, SseResponder responder, string? format)
+    {
+        if (!context.TryResolveTenant(out var tenant))
+        {
+            await TenantMismatch().ExecuteAsync(context);
+            return;
+        }
+
+        var caller = context.GetCaller();
+        if (caller.IsToken && caller.TokenResource != AccessTokenService.GenerationResource(id))
+        {
+            await Problem.WriteAsync(context, StatusCodes.Status403Forbidden, ProblemCodes.Forbidden, "Forbidden.", "The access token is scoped to another resource.");
+            return;
+        }
+
+        if (format is not (null or "sluice" or "openai"))
+        {
+            await Problem.BadRequest(ProblemCodes.InvalidRequest, "format must be sluice (default) or openai.").ExecuteAsync(context);
+            return;
+        }
+
+        var record = GenerationIds.IsValid(id) ? await generations.GetAsync(tenant, id, context.RequestAborted) : null;
+        if (record is null)
+        {
+            await Problem.NotFound("The generation").ExecuteAsync(context);
+            return;
+        }
+
+        context.Response.Headers[GenerationIdHeader] = record.Id;
+        var wire = format == "openai" ? new OpenAiChunkFormat(record, includeUsage: context.Request.Query["include_usage"] != "false") : null;
+        await responder.ServeAsync(context, record.StreamKey, wire, record.Status.IsFinished() ? null : Pending(record));
+    }
+
+    internal static IResult Models(GenerationService generations) =>
+        TypedResults.Ok(new ModelList("list", [.. generations.Catalog.List().Select(r =>
+            new ModelView(r.Name, "model", 0, r.OwnedBy, [.. r.Chain.Select(t => t.Name)]))]));
+
+    /// <summary>What a subscriber assumes before the first event of a queued generation is stored: an open, empty stream.</summary>
+    internal static StreamInfo Pending(GenerationRecord record) =>
+        new(record.StreamKey.StreamId, false, 1, 0, record.CreatedAt, null, record.CreatedAt);
+
+    internal static IResult? Failure(CreateOutcome outcome, SluiceOptions options) => outcome.Kind switch
+    {
+        CreateKind.Invalid => Problem.BadRequest(outcome.Code!, outcome.Message!),
+        CreateKind.Conflict => Problem.Result(StatusCodes.Status422UnprocessableEntity, outcome.Code!, "The Idempotency-Key was reused.", outcome.Message),
+        CreateKind.Busy => Problem.Result(StatusCodes.Status503ServiceUnavailable, ProblemCodes.Overloaded, "Too many generations on this node.", outcome.Message,
+            options.Retry < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : options.Retry),
+        _ => null,
+    };
+
+    internal static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    {
+        // The raw bytes: their hash decides "same body" for Idempotency-Key. Kestrel's MaxRequestBodySize bounds them (413).
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        return buffer.ToArray();
+    }
+
+    internal static IResult? ReadIdempotencyKey(HttpContext context, out string? key)
+    {
+        key = null;
+        var header = context.Request.Headers[IdempotencyKeyHeader];
+        if (header.Count == 0)
+        {
+            return null;
+        }
+
+        var value = header.ToString();
+        if (value.Length is 0 or > 255 || value.Any(c => c is < '!' or > '~'))
+        {
+            return Problem.BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+        }
+
+        key = value;
+        return null;
+    }
+
+    internal static string Hash(byte[] body) => Convert.ToHexStringLower(SHA256.HashData(body));
+
+    internal static bool AcceptsEventStream(HttpContext context) =>
+        context.Request.Headers.Accept.Any(a => a is not null && a.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase));
+
+    private static IResult TenantMismatch() =>
+        Problem.Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.", "X-Tenant-Key must name the credential's own tenant.");
+
+    internal sealed record CreatedView(string Id, string Status, string EventsUrl, DateTimeOffset CreatedAt);
+
+    internal sealed record CancelView(string Id, string Status);
+
+    internal sealed record ListView(GenerationView[] Data);
+
+    internal sealed record ModelList(string Object, ModelView[] Data);
+
+    internal sealed record ModelView(string Id, string Object, long Created, string OwnedBy, string[] Chain);
+
+    internal sealed record UsageView(long? InputTokens, long? OutputTokens);
+
+    internal sealed record ErrorView(string Code, string? Message);
+
+    internal sealed record GenerationView(
+        string Id, string Status, string Model, string? Provider, string? ProviderModel, string? FinishReason, UsageView Usage, long? TtftMs, long? E2eMs,
+        long LastEventId, ErrorView? Error, string? Channel, string? TraceId, string? PromptId, int? PromptVersion,
+        DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt)
+    {
+        public static GenerationView From(GenerationRecord r, long? liveLastId) => new(
+            r.Id, r.Status.ToName(), r.Model, r.Provider, r.ProviderModel, r.FinishReason, new UsageView(r.InputTokens, r.OutputTokens), r.TtftMs, r.E2eMs,
+            Math.Max(r.LastEventId, liveLastId ?? 0), r.ErrorCode is null ? null : new ErrorView(r.ErrorCode, r.ErrorMessage), r.Channel, r.TraceId,
+            r.PromptId, r.PromptVersion, r.CreatedAt, r.StartedAt, r.CompletedAt);
+    }
+}
+

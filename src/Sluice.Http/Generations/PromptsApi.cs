@@ -1,0 +1,135 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Sluice.Generations;
+using Sluice.Http.Auth;
+using Sluice.Http.Problems;
+using Sluice.Streams;
+
+namespace Sluice.Http.Generations;
+
+/// <summary>API.md section 5: the prompt registry. Versions are numbered per prompt; approving one makes it active.</summary>
+internal static class PromptsApi
+{
+    private const int MaxTemplateChars = 100_000;
+
+    public static IEndpointRouteBuilder MapPromptsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1/prompts/{promptId}");
+        group.MapPost("/versions", AddVersionAsync).RequireAuthorization(SluicePolicies.Generate);
+        group.MapPost("/versions/{version:int}/approve", ApproveAsync).RequireAuthorization(SluicePolicies.Admin);
+        group.MapGet("/", GetAsync).RequireAuthorization(SluicePolicies.Generate);
+        return endpoints;
+    }
+
+    internal static async Task<IResult> AddVersionAsync(string promptId, HttpContext context, IPromptStore prompts, GenerationService generations, TimeProvider time)
+    {
+        if (Resolve(context, promptId, out var tenant) is { } problem)
+        {
+            return problem;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("template", out var t) || t.ValueKind != JsonValueKind.String
+                || t.GetString() is not { Length: > 0 and <= MaxTemplateChars } template)
+            {
+                return Problem.BadRequest(ProblemCodes.InvalidRequest, $"template must be a non-empty string of at most {MaxTemplateChars} characters.");
+            }
+
+            string? model = null;
+            if (root.TryGetProperty("model", out var m) && m.ValueKind != JsonValueKind.Null)
+            {
+                if (m.ValueKind != JsonValueKind.String || !generations.Catalog.TryResolve(m.GetString()!, out _))
+                {
+                    return Problem.BadRequest("unknown_model", "model must name a configured model or alias (GET /v1/models).");
+                }
+
+                model = m.GetString();
+            }
+
+            string? parameters = null;
+            if (root.TryGetProperty("params", out var p) && p.ValueKind != JsonValueKind.Null)
+            {
+                if (p.ValueKind != JsonValueKind.Object)
+                {
+                    return Problem.BadRequest(ProblemCodes.InvalidRequest, "params must be a JSON object such as {\"temperature\":0.2,\"max_tokens\":200}.");
+                }
+
+                parameters = p.GetRawText();
+            }
+
+            var version = await prompts.AddVersionAsync(tenant, promptId, template, model, parameters, time.GetUtcNow(), context.RequestAborted);
+            return TypedResults.Json(VersionView.From(version), statusCode: StatusCodes.Status201Created);
+        }
+    }
+
+    internal static async Task<IResult> ApproveAsync(string promptId, int version, HttpContext context, IPromptStore prompts)
+    {
+        if (Resolve(context, promptId, out var tenant) is { } problem)
+        {
+            return problem;
+        }
+
+        if (!await prompts.ActivateAsync(tenant, promptId, version, context.RequestAborted))
+        {
+            return Problem.NotFound($"Version {version} of the prompt");
+        }
+
+        return TypedResults.Ok(new ApprovedView(promptId, version));
+    }
+
+    internal static async Task<IResult> GetAsync(string promptId, HttpContext context, IPromptStore prompts)
+    {
+        if (Resolve(context, promptId, out var tenant) is { } problem)
+        {
+            return problem;
+        }
+
+        var prompt = await prompts.GetAsync(tenant, promptId, context.RequestAborted);
+        return prompt is null
+            ? Problem.NotFound("The prompt")
+            : TypedResults.Ok(new PromptView(prompt.Id, prompt.ActiveVersion, [.. prompt.Versions.Select(VersionView.From)]));
+    }
+
+    private static IResult? Resolve(HttpContext context, string promptId, out string tenant)
+    {
+        if (!context.TryResolveTenant(out tenant))
+        {
+            return Problem.Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.", "X-Tenant-Key must name the credential's own tenant.");
+        }
+
+        return Identifiers.IsValidStreamId(promptId) ? null : Problem.BadRequest(ProblemCodes.InvalidRequest, "The prompt id must match [A-Za-z0-9._:-]{1,128}.");
+    }
+
+    internal sealed record ApprovedView(string Id, int ActiveVersion);
+
+    internal sealed record PromptView(string Id, int? ActiveVersion, VersionView[] Versions);
+
+    internal sealed record VersionView(string Id, int Version, string Template, string? Model, JsonElement? Params, DateTimeOffset CreatedAt)
+    {
+        public static VersionView From(PromptVersion v)
+        {
+            JsonElement? parameters = null;
+            if (v.ParamsJson is { } json)
+            {
+                using var doc = JsonDocument.Parse(json);
+                parameters = doc.RootElement.Clone();
+            }
+
+            return new(v.PromptId, v.Version, v.Template, v.Model, parameters, v.CreatedAt);
+        }
+    }
+}
