@@ -135,8 +135,7 @@ public sealed partial class GenerationRunner : BackgroundService
                 {
                     if (job.TryClaimQueued())
                     {
-                        await EndLostAsync(job.Record, "The node shut down before the generation started.");
-                        Complete(job, job.Record with { Status = GenerationStatus.Failed });
+                        Complete(job, await EndAsync(job.Record, ErrorCodes.WorkerLost, "The node shut down before the generation started.", retryable: true));
                     }
 
                     continue;
@@ -155,8 +154,9 @@ public sealed partial class GenerationRunner : BackgroundService
                 }
                 catch (Exception ex)
                 {
+                    // A bug must not leave clients waiting: the stream still gets its terminal event.
                     LogRunFailed(ex, job.Id);
-                    record = job.Record with { Status = GenerationStatus.Failed, ErrorCode = ErrorCodes.Internal };
+                    record = await EndAsync(job.Record, ErrorCodes.Internal, "The generation failed inside Sluice.", retryable: true);
                 }
                 finally
                 {
@@ -186,7 +186,7 @@ public sealed partial class GenerationRunner : BackgroundService
         {
             foreach (var record in await _store.ListUnfinishedAsync(cancellationToken))
             {
-                await EndLostAsync(record, "The node that ran this generation stopped.");
+                await EndAsync(record, ErrorCodes.WorkerLost, "The node that ran this generation stopped.", retryable: true);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -195,10 +195,11 @@ public sealed partial class GenerationRunner : BackgroundService
         }
     }
 
-    private async Task EndLostAsync(GenerationRecord record, string message)
+    /// <summary>Ends a generation that no executor will finish: a terminal <c>error</c> on its stream, and a failed record.</summary>
+    private async Task<GenerationRecord> EndAsync(GenerationRecord record, string code, string message, bool retryable)
     {
         var writer = new GenerationEventWriter(_hub, record.StreamKey);
-        writer.Add(GenerationEvents.Error(ErrorCodes.WorkerLost, message, true));
+        writer.Add(GenerationEvents.Error(code, message, retryable));
         try
         {
             await writer.FlushAsync();
@@ -208,14 +209,16 @@ public sealed partial class GenerationRunner : BackgroundService
             // Already closed by a terminal event: only the record was behind.
         }
 
-        await _store.UpdateAsync(record with
+        var ended = record with
         {
             Status = GenerationStatus.Failed,
-            ErrorCode = ErrorCodes.WorkerLost,
+            ErrorCode = code,
             ErrorMessage = message,
-            LastEventId = writer.LastId,
+            LastEventId = Math.Max(record.LastEventId, writer.LastId),
             CompletedAt = _time.GetUtcNow(),
-        }, CancellationToken.None);
+        };
+        await _store.UpdateAsync(ended, CancellationToken.None);
+        return ended;
     }
 
     [LoggerMessage(EventId = 7010, Level = LogLevel.Error, Message = "Generation {GenerationId} failed unexpectedly")]

@@ -27,6 +27,8 @@ public sealed class ResponseContract
         try
         {
             // A registry per contract: a tenant's $id must not collide with another request's in the global one.
+            // Cloned: the schema outlives the request's JsonDocument, and JsonSchema.Net keeps the elements.
+            schema = schema.Clone();
             var built = JsonSchema.Build(schema, new BuildOptions { SchemaRegistry = new SchemaRegistry() });
             contract = new ResponseContract(built, schema.GetRawText());
             return true;
