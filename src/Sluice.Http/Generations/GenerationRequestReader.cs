@@ -276,7 +276,7 @@ internal static class GenerationRequestReader
         return (new PromptReference(id.GetString()!, version, variables), null);
     }
 
-    private static (SimulateOptions? Options, string? Error) ReadSimulate(JsonElement sim)
+    public static (SimulateOptions? Options, string? Error) ReadSimulate(JsonElement sim)
     {
         if (sim.ValueKind != JsonValueKind.Object)
         {

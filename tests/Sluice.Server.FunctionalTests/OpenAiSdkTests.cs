@@ -1,0 +1,160 @@
+using System.ClientModel;
+using System.Net.ServerSentEvents;
+using System.Text;
+using System.Text.Json;
+using OpenAI;
+using OpenAI.Chat;
+using Sluice.Testing;
+
+namespace Sluice.Server.FunctionalTests;
+
+/// <summary>The official OpenAI .NET SDK, unmodified, pointed at Sluice's <c>/v1/chat/completions</c>.</summary>
+public sealed class OpenAiSdkTests : IAsyncLifetime
+{
+    private FakeUpstream _upstream = null!;
+    private SluiceTestServer _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeUpstream.StartAsync();
+        _server = await SluiceTestServer.StartAsync("memory", new Dictionary<string, string>
+        {
+            ["Sluice:Providers:openai:Type"] = "openai",
+            ["Sluice:Providers:openai:BaseUrl"] = new Uri(_upstream.BaseAddress, "/v1").ToString(),
+            ["Sluice:Providers:openai:ApiKey"] = "sk-upstream",
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private ChatClient Sdk(string model) =>
+        new(model, new ApiKeyCredential(SluiceTestServer.AdminKey), new OpenAIClientOptions { Endpoint = new Uri(_server.BaseAddress, "/v1") });
+
+    [Fact]
+    public async Task Streaming_ThroughSluice_YieldsTheGenerationsTokensAndUsage()
+    {
+        var text = new StringBuilder();
+        ChatTokenUsage? usage = null;
+        ChatFinishReason? finish = null;
+        await foreach (var update in Sdk("simulated/default").CompleteChatStreamingAsync(
+            [new UserChatMessage("stream through sluice")], new ChatCompletionOptions { MaxOutputTokenCount = 30 }))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+
+            usage = update.Usage ?? usage;
+            finish = update.FinishReason ?? finish;
+        }
+
+        Assert.Equal(ChatFinishReason.Stop, finish);
+        Assert.Equal(24, usage?.OutputTokenCount);
+        // The same generation read through Sluice's own format has exactly these tokens.
+        using var client = _server.CreateClient();
+        var list = await client.GetJsonAsync("/v1/generations?limit=1");
+        var id = list.GetProperty("data")[0].GetProperty("id").GetString()!;
+        Assert.Equal(GenerationApi.Text(await client.ReadEventsAsync(id)), text.ToString());
+    }
+
+    [Fact]
+    public async Task NonStreaming_ThroughSluice_ReturnsTheCompletion()
+    {
+        ChatCompletion completion = await Sdk("simulated/default").CompleteChatAsync([new UserChatMessage("whole answer")]);
+
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        Assert.Equal(24, completion.Usage.OutputTokenCount);
+        Assert.Equal(24, completion.Content[0].Text.Split(' ').Length);
+    }
+
+    [Fact]
+    public async Task Streaming_UpstreamToolCallDeltas_ReachTheSdkAsToolCallUpdates()
+    {
+        var name = "";
+        var arguments = new StringBuilder();
+        ChatFinishReason? finish = null;
+        await foreach (var update in Sdk("openai/gpt-tools").CompleteChatStreamingAsync([new UserChatMessage("weather in Paris?")]))
+        {
+            foreach (var call in update.ToolCallUpdates)
+            {
+                name += call.FunctionName;
+                arguments.Append(call.FunctionArgumentsUpdate?.ToString());
+            }
+
+            finish = update.FinishReason ?? finish;
+        }
+
+        Assert.Equal("get_weather", name);
+        Assert.Equal("Paris", JsonDocument.Parse(arguments.ToString()).RootElement.GetProperty("city").GetString());
+        Assert.Equal(ChatFinishReason.ToolCalls, finish);
+    }
+
+    [Fact]
+    public async Task UnknownModel_FailsInTheSdkWithOpenAisErrorShape()
+    {
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => Sdk("nope/none").CompleteChatAsync([new UserChatMessage("x")]));
+
+        Assert.Equal(404, error.Status);
+        Assert.Contains("nope/none", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DroppedStream_ResumedThroughTheGenerationsEvents_HasNoRepeatedAndNoMissingToken()
+    {
+        using var client = _server.CreateClient();
+        const string body = """{"model":"simulated/default","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"resume me"}],"simulate":{"output_tokens":60}}""";
+
+        // First connection: read a few chunks, then drop it.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await Api.EnsureAsync(response, 200);
+        var id = response.Headers.GetValues("X-Sluice-Generation-Id").Single();
+        var seen = new List<SseItem<string>>();
+        await using (var stream = await response.Content.ReadAsStreamAsync())
+        {
+            await foreach (var item in SseParser.Create(stream).EnumerateAsync())
+            {
+                seen.Add(item);
+                if (seen.Count == 7)
+                {
+                    break;
+                }
+            }
+        }
+
+        // Resume in OpenAI's format from the last id seen; then read the whole stream again for reference.
+        var resumed = await client.ReadEventsAsync(id, lastEventId: seen[^1].EventId, query: "?format=openai");
+        var whole = await client.ReadEventsAsync(id, query: "?format=openai");
+
+        Assert.Equal("[DONE]", resumed[^1].Data);
+        Assert.Equal(Content(whole), Content(seen) + Content(resumed));
+        var ids = seen.Concat(resumed).Where(i => i.EventId is not null).Select(i => long.Parse(i.EventId!, System.Globalization.CultureInfo.InvariantCulture)).Distinct().ToList();
+        Assert.Equal(Enumerable.Range(1, ids.Count).Select(i => (long)i), ids);
+        Assert.Equal(60, Content(whole).Split(' ').Length);
+    }
+
+    private static string Content(IEnumerable<SseItem<string>> items)
+    {
+        var text = new StringBuilder();
+        foreach (var item in items)
+        {
+            if (item.Data == "[DONE]")
+            {
+                continue;
+            }
+
+            var chunk = JsonDocument.Parse(item.Data).RootElement;
+            if (chunk.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0
+                && choices[0].GetProperty("delta").TryGetProperty("content", out var content))
+            {
+                text.Append(content.GetString());
+            }
+        }
+
+        return text.ToString();
+    }
+}
