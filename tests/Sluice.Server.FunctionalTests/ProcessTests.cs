@@ -76,6 +76,40 @@ public sealed partial class ProcessTests
     }
 
     [Fact]
+    public async Task KillDuringAGeneration_Restart_EndsItWithWorkerLostAfterItsTokens()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("sluice-kill-gen-").FullName;
+        string id;
+        var seen = new List<string>();
+        using (var first = await SluiceProcess.StartAsync(dataDir))
+        {
+            using var client = first.CreateClient();
+            id = (await client.CreateGenerationAsync("""{"model":"simulated/default","messages":[{"role":"user","content":"x"}],"simulate":{"output_tokens":100000,"tokens_per_second":50}}""")).GetProperty("id").GetString()!;
+            await using var sse = await SseClient.ConnectAsync(client, $"/v1/generations/{id}/events");
+            while (seen.Count < 3)
+            {
+                var item = await sse.NextAsync();
+                if (item?.EventType == "token")
+                {
+                    seen.Add(item.Value.EventId!);
+                }
+            }
+
+            first.Kill();
+        }
+
+        using var second = await SluiceProcess.StartAsync(dataDir);
+        using var again = second.CreateClient();
+        var items = await again.ReadEventsAsync(id);
+
+        Assert.Equal(seen, items.Take(3).Select(i => i.EventId!));
+        Assert.Equal("error", items[^1].EventType);
+        Assert.Equal("worker_lost", JsonDocument.Parse(items[^1].Data).RootElement.GetProperty("code").GetString());
+        Assert.All(items.SkipLast(1), i => Assert.Equal("token", i.EventType));
+        Assert.Equal("failed", (await again.GetJsonAsync($"/v1/generations/{id}")).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task Sigterm_OpenStreamGetsRetryAndEndsCleanly_AcknowledgedEventsKept()
     {
         var dataDir = Directory.CreateTempSubdirectory("sluice-term-").FullName;

@@ -98,6 +98,9 @@ public sealed class GenerationOptions
     /// <summary><c>Sluice:Generations:IdempotencyWindow</c>: how long an Idempotency-Key names its generation.</summary>
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary><c>Sluice:Generations:ShutdownGrace</c>: on shutdown, running generations get this long to finish; the rest end with a retryable <c>worker_lost</c>.</summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary><c>Sluice:Generations:Retention</c>: how long finished generation records are kept.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(1);
 }

@@ -51,6 +51,13 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
         AtLeast(errors, "Sluice:Limits:MaxSseConnections", o.Limits.MaxSseConnections, 1);
         AtLeast(errors, "Sluice:Limits:MaxConcurrentGenerations", o.Limits.MaxConcurrentGenerations, 1);
         AtLeast(errors, "Sluice:Limits:MaxEventsPerBatch", o.Limits.MaxEventsPerBatch, 1);
+        AtLeast(errors, "Sluice:Generations:QueueLength", o.Generations.QueueLength, 0);
+        AtLeast(errors, "Sluice:Generations:MaxPromptChars", o.Generations.MaxPromptChars, 1);
+        AtLeast(errors, "Sluice:Generations:MaxMessages", o.Generations.MaxMessages, 1);
+        AtLeast(errors, "Sluice:Generations:MaxOutputTokens", o.Generations.MaxOutputTokens, 1);
+        Positive(errors, "Sluice:Generations:IdempotencyWindow", o.Generations.IdempotencyWindow, TimeSpan.FromSeconds(1));
+        Positive(errors, "Sluice:Generations:ShutdownGrace", o.Generations.ShutdownGrace, TimeSpan.Zero);
+        Positive(errors, "Sluice:Generations:Retention", o.Generations.Retention, TimeSpan.FromSeconds(1));
         AtLeast(errors, "Sluice:Cache:EventsPerStream", o.Cache.EventsPerStream, 16);
         AtLeast(errors, "Sluice:Cache:MaxStreams", o.Cache.MaxStreams, 0);
         AtLeast(errors, "Sluice:Cache:MaxBytesPerStream", o.Cache.MaxBytesPerStream, 0);

@@ -45,7 +45,15 @@ internal sealed partial class GenerationExecutor(
             }
             catch (Exception) when (cancel.IsCancellationRequested)
             {
-                cancelled = true;
+                if (job.Lost)
+                {
+                    failure = new ProviderException(ErrorCodes.WorkerLost, "The node stopped before the generation finished.", true);
+                }
+                else
+                {
+                    cancelled = true;
+                }
+
                 break;
             }
             catch (Exception ex)

@@ -37,4 +37,7 @@ internal sealed class GenerationJob
     public bool TryClaimQueued() => Interlocked.CompareExchange(ref _state, Done, Queued) == Queued;
 
     public bool IsRunning => Volatile.Read(ref _state) == Running;
+
+    /// <summary>Set when the node stops before the run could finish: it ends with <c>worker_lost</c>, not as cancelled.</summary>
+    public bool Lost { get; set; }
 }

@@ -119,9 +119,23 @@ public sealed partial class GenerationRunner : BackgroundService
         {
         }
 
-        // Stop taking jobs; running ones finish (within the host's shutdown timeout), queued ones end now.
+        // Stop taking jobs; queued ones end now; running ones get the grace period, then end with worker_lost
+        // (retryable), so no client waits for a stream that no process will finish.
         _queue.Writer.TryComplete();
-        await Task.WhenAll(workers);
+        var all = Task.WhenAll(workers);
+        using var graceOver = new CancellationTokenSource();
+        var grace = Task.Delay(_options.CurrentValue.Generations.ShutdownGrace, _time, graceOver.Token);
+        if (await Task.WhenAny(all, grace) != all)
+        {
+            foreach (var job in _active.Values)
+            {
+                job.Lost = true;
+                await job.Cancellation.CancelAsync();
+            }
+        }
+
+        await graceOver.CancelAsync();
+        await all;
     }
 
     private async Task WorkAsync(CancellationToken stoppingToken)

@@ -6,9 +6,9 @@ using Sluice.Fanout;
 
 namespace Sluice.Storage;
 
-/// <summary>Removes streams whose last event is older than <c>Sluice:Retention:Age</c>.</summary>
+/// <summary>Removes streams whose last event is older than <c>Sluice:Retention:Age</c>, and finished generations older than <c>Sluice:Generations:Retention</c>.</summary>
 internal sealed partial class RetentionService(
-    StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+    StreamHub hub, Generations.IGenerationStore generations, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -34,6 +34,9 @@ internal sealed partial class RetentionService(
             {
                 LogRemoved(removed);
             }
+
+            // Finished generation records and their idempotency keys; the events went with their streams.
+            await generations.RemoveFinishedAsync(time.GetUtcNow() - options.CurrentValue.Generations.Retention, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
