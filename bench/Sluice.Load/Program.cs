@@ -6,7 +6,7 @@ using System.Text.Json;
 using Sluice.Load;
 
 // sseload for Sluice and its peers. Loopback only; every loop is bounded in count and time.
-// usage: Sluice.Load <idle|fanout|burst|publish|streams> --target sluice|peer-a|peer-b --url http://127.0.0.1:PORT
+// usage: Sluice.Load <idle|fanout|burst|publish|streams|generations|overhead> --target sluice|peer-a|peer-b --url http://127.0.0.1:PORT
 //        [--key KEY] [--pids 123,456] [scenario options]; prints one JSON line.
 var options = ParseArgs(args);
 if (options.Count == 0 || !options.ContainsKey("scenario"))
@@ -42,6 +42,8 @@ object result = Opt("scenario", "") switch
     "burst" => await BurstAsync(),
     "publish" => await PublishRateAsync(),
     "streams" => await StreamsAsync(),
+    "generations" => await GenerationScenarios.GenerationsAsync(http, Opt("url", ""), target.Key!, Int("concurrency", 64), TimeSpan.FromSeconds(Int("duration", 10)), Int("tokens", 16)),
+    "overhead" => await GenerationScenarios.OverheadAsync(http, Opt("url", ""), target.Key!, Int("count", 500), Int("upstream-port", 18090)),
     var other => throw new ArgumentException($"unknown scenario '{other}'"),
 };
 var usage = new

@@ -10,6 +10,11 @@ using Sluice.Testing;
 
 namespace Sluice.Server.FunctionalTests;
 
+/// <summary>Measures the managed heap of the process, so nothing else may run beside it.</summary>
+[CollectionDefinition(nameof(LiveDeliveryTests), DisableParallelization = true)]
+public sealed class LiveDeliveryCollection;
+
+[Collection(nameof(LiveDeliveryTests))]
 public sealed class LiveDeliveryTests
 {
     [Fact]

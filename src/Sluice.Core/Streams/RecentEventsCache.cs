@@ -96,7 +96,17 @@ public sealed class RecentEventsCache
         try
         {
             var o = _options.CurrentValue.Cache;
-            foreach (var (key, _) in _entries.OrderBy(e => e.Value.LastUsed).ToList())
+            // ConcurrentDictionary.ToArray is an atomic snapshot; LINQ over the live dictionary copies it with
+            // ICollection.CopyTo, which throws when streams are added meanwhile (seen under 2,000 generations/s).
+            var snapshot = _entries.ToArray();
+            var lastUsed = new long[snapshot.Length];
+            for (var i = 0; i < snapshot.Length; i++)
+            {
+                lastUsed[i] = snapshot[i].Value.LastUsed;
+            }
+
+            Array.Sort(lastUsed, snapshot);
+            foreach (var (key, _) in snapshot)
             {
                 if (_entries.Count <= o.MaxStreams - (o.MaxStreams / 10) && Interlocked.Read(ref _bytes) <= o.MaxBytes - (o.MaxBytes / 10))
                 {

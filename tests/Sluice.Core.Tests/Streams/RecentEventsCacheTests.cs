@@ -29,6 +29,26 @@ public sealed class RecentEventsCacheTests
     }
 
     [Fact]
+    public async Task Put_ManyNewStreamsFromManyThreads_EvictsWithoutThrowing()
+    {
+        var cache = new RecentEventsCache(new StaticOptions(_options), TimeProvider.System);
+        using var start = new ManualResetEventSlim();
+
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            start.Wait();
+            for (var i = 0; i < 50_000; i++)
+            {
+                cache.Put(new StreamKey("t", $"w{w}-{i}"), [E(1)]);
+            }
+        })).ToArray();
+        start.Set();
+
+        await Task.WhenAll(writers);
+        Assert.Single(cache.Get(new StreamKey("t", "w0-49999"), 0, 10));
+    }
+
+    [Fact]
     public void Put_BeyondMaxStreams_EvictsTheLeastRecentlyUsed()
     {
         var cache = new RecentEventsCache(new StaticOptions(_options), _time);
