@@ -27,6 +27,8 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
 
     private readonly SqliteConnection _writer;
     private readonly TaskCompletionSource _loopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _checkpointDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ManualResetEventSlim _closing = new();
     private readonly ILogger<SqliteDatabase> _logger;
 
     public SqliteDatabase(IOptions<SluiceOptions> options, ILogger<SqliteDatabase> logger)
@@ -57,11 +59,17 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         Execute(_writer, "PRAGMA journal_mode=WAL;");
         Execute(_writer, $"PRAGMA synchronous={(synchronous.Equals("full", StringComparison.OrdinalIgnoreCase) ? "FULL" : "NORMAL")};");
         Execute(_writer, "PRAGMA busy_timeout=30000;");
+        // Checkpoints move the WAL into the database and fsync both: with auto-checkpoint they ran on the
+        // writer's commit path and stalled every append queued behind them (first-token overhead p99 of
+        // 3-4 ms against 0.8 ms on the memory store). A background connection checkpoints instead (PASSIVE:
+        // never blocks the writer); auto-checkpoint stays as a backstop far above the usual WAL size.
+        Execute(_writer, "PRAGMA wal_autocheckpoint=100000;");
         Execute(_writer, Schema);
         // A dedicated thread, not a pool thread: SQLite's calls are synchronous, and under heavy fan-out the
         // pool's queue is long; a writer that waits in it delays every publish (measured: fan-out p50 5 s
         // with the loop on the pool, see docs/benchmarks.md).
         new Thread(WriteLoop) { IsBackground = true, Name = "sluice-sqlite-writer" }.Start();
+        new Thread(CheckpointLoop) { IsBackground = true, Name = "sluice-sqlite-checkpoint" }.Start();
     }
 
     internal string ConnectionString { get; }
@@ -116,6 +124,36 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         }
     }
 
+    private void CheckpointLoop()
+    {
+        using var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA busy_timeout=1000;");
+        try
+        {
+            CheckpointUntilClosed(connection);
+        }
+        finally
+        {
+            _checkpointDone.TrySetResult();
+        }
+    }
+
+    private void CheckpointUntilClosed(SqliteConnection connection)
+    {
+        while (!_closing.Wait(TimeSpan.FromSeconds(1)))
+        {
+            try
+            {
+                Execute(connection, "PRAGMA wal_checkpoint(PASSIVE);");
+            }
+            catch (SqliteException ex)
+            {
+                LogCheckpointFailed(ex);
+            }
+        }
+    }
+
     private void Commit(List<SqliteWrite> batch)
     {
         try
@@ -157,9 +195,15 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     {
         _writes.Writer.TryComplete();
         await _loopDone.Task;
+        _closing.Set();
+        await _checkpointDone.Task;
+        _closing.Dispose();
         _writer.Dispose();
         SqliteConnection.ClearPool(new SqliteConnection(ConnectionString));
     }
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "SQLite background checkpoint failed; the next one retries")]
+    private partial void LogCheckpointFailed(Exception exception);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "SQLite commit of {Count} writes failed; all were rolled back")]
     private partial void LogCommitFailed(Exception exception, int count);
