@@ -75,6 +75,38 @@ public sealed partial class ObservabilityTests
     }
 
     [Fact]
+    public async Task Metrics_Generations_CountByStatus_AndRecordTimeToFirstTokenAndDuration()
+    {
+        await using var server = await SluiceTestServer.StartAsync("memory");
+        using var client = server.CreateClient();
+        var ids = new List<string>();
+        foreach (var body in new[]
+        {
+            """{"model":"simulated/default","messages":[{"role":"user","content":"a"}]}""",
+            """{"model":"simulated/default","messages":[{"role":"user","content":"b"}]}""",
+            """{"model":"simulated/default","messages":[{"role":"user","content":"c"}],"simulate":{"fail":"mid_stream","fail_after_tokens":2}}""",
+            """{"model":"simulated/default","messages":[{"role":"user","content":"d"}],"simulate":{"fail":"before_first_token"}}""",
+        })
+        {
+            var id = (await client.CreateGenerationAsync(body)).GetProperty("id").GetString()!;
+            ids.Add(id);
+            await client.WaitFinishedAsync(id);
+        }
+
+        var text = await ScrapeAsync(client);
+
+        Assert.Equal(2, Value(text, "sluice_generations_total", "status=\"succeeded\""));
+        Assert.Equal(2, Value(text, "sluice_generations_total", "status=\"failed\""));
+        // Three runs wrote a first token; the one that failed before it has a duration but no TTFT.
+        Assert.Equal(3, Value(text, "sluice_generation_ttft_seconds_count", "provider=\"simulated\"", "model=\"default\""));
+        Assert.Equal(4, Value(text, "sluice_generation_duration_seconds_count", "provider=\"simulated\"", "model=\"default\""));
+        Assert.Equal(3, Value(text, "sluice_generation_ttft_seconds_bucket", "provider=\"simulated\"", "le=\"+Inf\""));
+        Assert.Contains("sluice_generation_ttft_seconds_bucket{", text, StringComparison.Ordinal);
+        Assert.Contains("le=\"0.001\"", text, StringComparison.Ordinal);
+        Assert.All(ids, id => Assert.DoesNotContain(id, text, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Metrics_HistoryTruncated_CountsAsResumeFailure()
     {
         await using var server = await SluiceTestServer.StartAsync("memory", new Dictionary<string, string> { ["Sluice:Retention:MaxEventsPerStream"] = "2" });

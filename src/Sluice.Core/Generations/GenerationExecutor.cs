@@ -134,9 +134,10 @@ internal sealed partial class GenerationExecutor(
             LastEventId = writer.LastId,
             CompletedAt = time.GetUtcNow(),
         };
+        // Counted before the record says finished, so whoever sees the final record also sees it counted.
+        metrics?.GenerationFinished(record.Status.ToName(), used?.Provider ?? "none", used?.Model ?? "none", elapsed);
         job.Record = record;
         await store.UpdateAsync(record, CancellationToken.None);
-        metrics?.GenerationFinished(record.Status.ToName(), used?.Provider ?? "none", used?.Model ?? "none", elapsed);
         return record;
     }
 
