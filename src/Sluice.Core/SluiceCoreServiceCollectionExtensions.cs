@@ -25,13 +25,17 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<SluiceMetrics>();
         services.TryAddSingleton(sp => new StreamHub(
             sp.GetRequiredService<IEventLog>(), sp.GetRequiredService<ILiveFeed>(), sp.GetRequiredService<IOptionsMonitor<SluiceOptions>>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RecentEventsCache>(), sp.GetService<SluiceMetrics>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RecentEventsCache>(), sp.GetService<SluiceMetrics>(),
+            sp.GetRequiredService<Protection.RuntimeControls>()));
+        services.TryAddSingleton<Protection.RuntimeControls>();
+        services.TryAddSingleton<Protection.TenantQuotas>();
         services.TryAddSingleton<ApiKeyService>();
         services.TryAddSingleton<AccessTokenService>();
         services.TryAddSingleton<GenerationExecutor>();
         services.TryAddSingleton(sp => new GenerationRunner(
             sp.GetRequiredService<GenerationExecutor>(), sp.GetRequiredService<IGenerationStore>(), sp.GetRequiredService<StreamHub>(),
             sp.GetRequiredService<IOptionsMonitor<SluiceOptions>>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Protection.RuntimeControls>(), sp.GetRequiredService<Protection.TenantQuotas>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<GenerationRunner>>()));
         services.AddHostedService(sp => sp.GetRequiredService<GenerationRunner>());
         services.TryAddSingleton<GenerationService>();

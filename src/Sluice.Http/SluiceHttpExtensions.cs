@@ -19,6 +19,7 @@ using Sluice.Http.Admin;
 using OpenTelemetry.Metrics;
 using Sluice.Http.Problems;
 using Sluice.Http.Streams;
+using Sluice.Http.Protection;
 using Sluice.Http.Generations;
 using Sluice.Http.OpenAi;
 using Sluice.Providers;
@@ -57,6 +58,9 @@ public static class SluiceHttpExtensions
             }));
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<SluiceOptions>>((kestrel, sluice) => kestrel.Limits.MaxRequestBodySize = sluice.Value.Limits.MaxBodyBytes);
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<Microsoft.AspNetCore.RateLimiting.RateLimiterOptions>()
+            .Configure<Sluice.Protection.RuntimeControls>(TenantRateLimiter.Configure);
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadyTag]);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(Sluice.Diagnostics.SluiceMetrics.MeterName)
@@ -78,8 +82,10 @@ public static class SluiceHttpExtensions
         app.UseMiddleware<HttpMetricsMiddleware>();
         app.UseMiddleware<TraceIdMiddleware>();
         app.UseExceptionHandler();
+        app.UseMiddleware<EndpointSheddingMiddleware>();
         app.UseCors(CorsPolicy);
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
         return app;
     }

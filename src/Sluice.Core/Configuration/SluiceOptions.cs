@@ -91,6 +91,18 @@ public sealed class LimitOptions
     /// <summary><c>Sluice:Limits:WriteTimeout</c>: a write to one client that takes longer cuts that client off (it resumes from the log).</summary>
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary><c>Sluice:Limits:RequestsPerMinute</c>: each tenant's sustained request rate (429 + Retry-After beyond).</summary>
+    public int RequestsPerMinute { get; set; } = 60_000;
+
+    /// <summary><c>Sluice:Limits:RequestBurst</c>: requests a tenant may make at once above the sustained rate.</summary>
+    public int RequestBurst { get; set; } = 2_000;
+
+    /// <summary><c>Sluice:Limits:MaxStreamsPerTenant</c>: open SSE responses of one tenant on this node (429 beyond).</summary>
+    public int MaxStreamsPerTenant { get; set; } = 10_000;
+
+    /// <summary><c>Sluice:Limits:MaxGenerationsPerTenant</c>: queued and running generations of one tenant on this node (429 beyond).</summary>
+    public int MaxGenerationsPerTenant { get; set; } = 1_000;
+
     /// <summary><c>Sluice:Limits:MaxEventsPerBatch</c>: events in one publish request.</summary>
     public int MaxEventsPerBatch { get; set; } = 1000;
 }

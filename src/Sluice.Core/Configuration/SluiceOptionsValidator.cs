@@ -50,6 +50,10 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
         AtLeast(errors, "Sluice:Limits:SubscriberBufferEvents", o.Limits.SubscriberBufferEvents, 8);
         AtLeast(errors, "Sluice:Limits:MaxSseConnections", o.Limits.MaxSseConnections, 1);
         AtLeast(errors, "Sluice:Limits:MaxConcurrentGenerations", o.Limits.MaxConcurrentGenerations, 1);
+        AtLeast(errors, "Sluice:Limits:RequestsPerMinute", o.Limits.RequestsPerMinute, 1);
+        AtLeast(errors, "Sluice:Limits:RequestBurst", o.Limits.RequestBurst, 1);
+        AtLeast(errors, "Sluice:Limits:MaxStreamsPerTenant", o.Limits.MaxStreamsPerTenant, 1);
+        AtLeast(errors, "Sluice:Limits:MaxGenerationsPerTenant", o.Limits.MaxGenerationsPerTenant, 1);
         AtLeast(errors, "Sluice:Limits:MaxEventsPerBatch", o.Limits.MaxEventsPerBatch, 1);
         AtLeast(errors, "Sluice:Generations:QueueLength", o.Generations.QueueLength, 0);
         AtLeast(errors, "Sluice:Generations:MaxPromptChars", o.Generations.MaxPromptChars, 1);

@@ -34,8 +34,11 @@ public sealed class StreamHub
     {
     }
 
-    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time, RecentEventsCache cache, SluiceMetrics? metrics = null)
+    private readonly Protection.RuntimeControls? _controls;
+
+    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time, RecentEventsCache cache, SluiceMetrics? metrics = null, Protection.RuntimeControls? controls = null)
     {
+        _controls = controls;
         _cache = cache;
         Metrics = metrics;
         _started = time.GetTimestamp();
@@ -144,7 +147,7 @@ public sealed class StreamHub
     /// <summary>Reserves a connection slot; false at the node's limit (answer 503 + Retry-After).</summary>
     public bool TryOpenConnection()
     {
-        var limit = _options.CurrentValue.Limits.MaxSseConnections;
+        var limit = _controls?.MaxSseConnections ?? _options.CurrentValue.Limits.MaxSseConnections;
         while (true)
         {
             var current = Volatile.Read(ref _connections);

@@ -321,12 +321,12 @@ internal sealed partial class GenerationExecutor(
         }
     }
 
-    [LoggerMessage(EventId = 7001, Level = LogLevel.Warning, Message = "Generation {GenerationId}: provider {Target} failed with {Code}; falling back: {FallingBack}")]
+    [LoggerMessage(EventId = 8001, Level = LogLevel.Warning, Message = "Generation {GenerationId}: provider {Target} failed with {Code}; falling back: {FallingBack}")]
     private partial void LogAttemptFailed(string generationId, string target, string code, bool fallingBack);
 
-    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Generation {GenerationId}: output violated its response contract ({Reason}); only safe_response was written")]
+    [LoggerMessage(EventId = 8002, Level = LogLevel.Warning, Message = "Generation {GenerationId}: output violated its response contract ({Reason}); only safe_response was written")]
     private partial void LogContractViolation(string generationId, string reason);
 
-    [LoggerMessage(EventId = 7003, Level = LogLevel.Error, Message = "Generation {GenerationId}: its events could not be stored")]
+    [LoggerMessage(EventId = 8003, Level = LogLevel.Error, Message = "Generation {GenerationId}: its events could not be stored")]
     private partial void LogStreamWriteFailed(Exception exception, string generationId);
 }

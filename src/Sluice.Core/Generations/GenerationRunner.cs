@@ -24,11 +24,17 @@ public sealed partial class GenerationRunner : BackgroundService
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<GenerationRunner> _logger;
+    private readonly Protection.RuntimeControls _controls;
+    private readonly Protection.TenantQuotas _quotas;
+    private readonly List<Task> _workers = [];
     private int _admitted;
     private int _running;
 
-    internal GenerationRunner(GenerationExecutor executor, IGenerationStore store, StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<GenerationRunner> logger)
+    internal GenerationRunner(GenerationExecutor executor, IGenerationStore store, StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time,
+        Protection.RuntimeControls controls, Protection.TenantQuotas quotas, ILogger<GenerationRunner> logger)
     {
+        _controls = controls;
+        _quotas = quotas;
         _executor = executor;
         _store = store;
         _hub = hub;
@@ -42,27 +48,40 @@ public sealed partial class GenerationRunner : BackgroundService
 
     public int Running => Volatile.Read(ref _running);
 
-    /// <summary>Reserves a place; false when the node is full, draining or stopping.</summary>
-    internal bool TryAdmit()
+    /// <summary>Reserves a place for the tenant: refused when the node is full, draining or stopping, or the tenant holds its quota.</summary>
+    internal Admission TryAdmit(string tenant)
     {
-        var o = _options.CurrentValue;
-        var limit = o.Limits.MaxConcurrentGenerations + o.Generations.QueueLength;
+        var limit = _controls.MaxConcurrentGenerations + _options.CurrentValue.Generations.QueueLength;
         while (true)
         {
             var current = Volatile.Read(ref _admitted);
             if (current >= limit || _hub.IsDraining || _hub.IsStopping)
             {
-                return false;
+                return Admission.NodeFull;
             }
 
             if (Interlocked.CompareExchange(ref _admitted, current + 1, current) == current)
             {
-                return true;
+                break;
             }
         }
+
+        if (!_quotas.TryAcquire(QuotaKey(tenant), _controls.MaxGenerationsPerTenant))
+        {
+            Interlocked.Decrement(ref _admitted);
+            return Admission.TenantFull;
+        }
+
+        return Admission.Admitted;
     }
 
-    internal void ReleaseAdmission() => Interlocked.Decrement(ref _admitted);
+    internal void ReleaseAdmission(string tenant)
+    {
+        _quotas.Release(QuotaKey(tenant));
+        Interlocked.Decrement(ref _admitted);
+    }
+
+    private static string QuotaKey(string tenant) => "generations:" + tenant;
 
     internal void Enqueue(GenerationJob job)
     {
@@ -71,7 +90,7 @@ public sealed partial class GenerationRunner : BackgroundService
         {
             // Only after shutdown: the recovery at the next start ends it with worker_lost.
             _active.TryRemove(job.Id, out _);
-            ReleaseAdmission();
+            ReleaseAdmission(job.Record.Tenant);
         }
     }
 
@@ -105,20 +124,26 @@ public sealed partial class GenerationRunner : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await RecoverAsync(stoppingToken);
-        var workers = new Task[_options.CurrentValue.Limits.MaxConcurrentGenerations];
-        for (var i = 0; i < workers.Length; i++)
+
+        // Workers 0..limit-1 take jobs; a lowered runtime limit parks the ones above it, a raised one adds more.
+        while (!stoppingToken.IsCancellationRequested)
         {
-            workers[i] = WorkAsync(stoppingToken);
+            var changed = _controls.LimitsChanged;
+            while (_workers.Count < _controls.MaxConcurrentGenerations)
+            {
+                _workers.Add(WorkAsync(_workers.Count, stoppingToken));
+            }
+
+            try
+            {
+                await changed.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
 
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stoppingToken);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
+        var workers = _workers.ToArray();
         // Stop taking jobs; queued ones end now; running ones get the grace period, then end with worker_lost
         // (retryable), so no client waits for a stream that no process will finish.
         _queue.Writer.TryComplete();
@@ -138,11 +163,22 @@ public sealed partial class GenerationRunner : BackgroundService
         await all;
     }
 
-    private async Task WorkAsync(CancellationToken stoppingToken)
+    private async Task WorkAsync(int index, CancellationToken stoppingToken)
     {
         await Task.Yield();
         while (await _queue.Reader.WaitToReadAsync(CancellationToken.None))
         {
+            while (index >= _controls.MaxConcurrentGenerations && !stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await _controls.LimitsChanged.WaitAsync(stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
             while (_queue.Reader.TryRead(out var job))
             {
                 if (stoppingToken.IsCancellationRequested)
@@ -178,6 +214,10 @@ public sealed partial class GenerationRunner : BackgroundService
                 }
 
                 Complete(job, record);
+                if (index >= _controls.MaxConcurrentGenerations)
+                {
+                    break; // the limit was lowered while this worker ran: park before taking another
+                }
             }
         }
     }
@@ -185,7 +225,7 @@ public sealed partial class GenerationRunner : BackgroundService
     private void Complete(GenerationJob job, GenerationRecord record)
     {
         _active.TryRemove(job.Id, out _);
-        ReleaseAdmission();
+        ReleaseAdmission(job.Record.Tenant);
         job.Cancellation.Dispose();
         job.Finished.TrySetResult(record);
     }
@@ -235,9 +275,16 @@ public sealed partial class GenerationRunner : BackgroundService
         return ended;
     }
 
-    [LoggerMessage(EventId = 7010, Level = LogLevel.Error, Message = "Generation {GenerationId} failed unexpectedly")]
+    internal enum Admission
+    {
+        Admitted,
+        NodeFull,
+        TenantFull,
+    }
+
+    [LoggerMessage(EventId = 8010, Level = LogLevel.Error, Message = "Generation {GenerationId} failed unexpectedly")]
     private partial void LogRunFailed(Exception exception, string generationId);
 
-    [LoggerMessage(EventId = 7011, Level = LogLevel.Error, Message = "Recovering unfinished generations failed")]
+    [LoggerMessage(EventId = 8011, Level = LogLevel.Error, Message = "Recovering unfinished generations failed")]
     private partial void LogRecoveryFailed(Exception exception);
 }

@@ -70,9 +70,13 @@ public sealed partial class GenerationService
             return CreateOutcome.Invalid("invalid_request", $"max_tokens must be at most {o.MaxOutputTokens}.");
         }
 
-        if (!_runner.TryAdmit())
+        switch (_runner.TryAdmit(tenant))
         {
-            return CreateOutcome.Busy();
+            case GenerationRunner.Admission.NodeFull:
+                return CreateOutcome.Busy();
+            case GenerationRunner.Admission.TenantFull:
+                return new CreateOutcome(CreateKind.QuotaExceeded, null, "quota_exceeded",
+                    "This tenant has as many queued and running generations as it may (Sluice:Limits:MaxGenerationsPerTenant); retry after the delay.");
         }
 
         var admitted = _time.GetTimestamp();
@@ -97,13 +101,13 @@ public sealed partial class GenerationService
         }
         catch
         {
-            _runner.ReleaseAdmission();
+            _runner.ReleaseAdmission(tenant);
             throw;
         }
 
         if (!created.Created)
         {
-            _runner.ReleaseAdmission();
+            _runner.ReleaseAdmission(tenant);
             return created.ExistingRequestHash == requestHash
                 ? new CreateOutcome(CreateKind.Existing, created.Record, null, null)
                 : CreateOutcome.Invalid("idempotency_key_reused", "This Idempotency-Key was used with another request body in the last 24 h.", CreateKind.Conflict);
@@ -228,6 +232,7 @@ public enum CreateKind
     Invalid,
     Conflict,
     Busy,
+    QuotaExceeded,
 }
 
 public readonly record struct CreateOutcome(CreateKind Kind, GenerationRecord? Record, string? Code, string? Message)

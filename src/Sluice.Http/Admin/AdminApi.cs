@@ -19,6 +19,7 @@ internal static partial class AdminApi
         var group = endpoints.MapGroup("/v1/admin").RequireAuthorization(SluicePolicies.Admin);
         group.MapPost("/sse/broadcast-reconnect", BroadcastReconnectAsync);
         group.MapPost("/drain", Drain);
+        MapProtection(group);
         return group;
     }
 

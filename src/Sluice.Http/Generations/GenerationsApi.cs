@@ -204,6 +204,8 @@ internal static class GenerationsApi
     {
         CreateKind.Invalid => Problem.BadRequest(outcome.Code!, outcome.Message!),
         CreateKind.Conflict => Problem.Result(StatusCodes.Status422UnprocessableEntity, outcome.Code!, "The Idempotency-Key was reused.", outcome.Message),
+        CreateKind.QuotaExceeded => Problem.Result(StatusCodes.Status429TooManyRequests, outcome.Code!, "Too many generations for this tenant.", outcome.Message,
+            options.Retry < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : options.Retry),
         CreateKind.Busy => Problem.Result(StatusCodes.Status503ServiceUnavailable, ProblemCodes.Overloaded, "Too many generations on this node.", outcome.Message,
             options.Retry < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : options.Retry),
         _ => null,

@@ -80,6 +80,10 @@ internal static class ChatCompletionsApi
             case CreateKind.Conflict:
                 await ErrorAsync(context, 422, "invalid_request_error", outcome.Code!, outcome.Message!);
                 return;
+            case CreateKind.QuotaExceeded:
+                context.Response.Headers.RetryAfter = "1";
+                await ErrorAsync(context, 429, "rate_limit_error", outcome.Code!, outcome.Message!);
+                return;
             case CreateKind.Busy:
                 context.Response.Headers.RetryAfter = "1";
                 await ErrorAsync(context, 503, "server_error", "overloaded", outcome.Message!);

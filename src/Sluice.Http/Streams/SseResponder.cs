@@ -13,7 +13,9 @@ namespace Sluice.Http.Streams;
 /// Serves one SSE subscription with the resume rules of API.md section 3. Shared by every SSE endpoint;
 /// the endpoint only decides which stream and checks access.
 /// </summary>
-internal sealed partial class SseResponder(StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, Microsoft.Extensions.Logging.ILogger<SseResponder> logger)
+internal sealed partial class SseResponder(
+    StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, Sluice.Protection.RuntimeControls controls, Sluice.Protection.TenantQuotas quotas,
+    Microsoft.Extensions.Logging.ILogger<SseResponder> logger)
 {
     public const string LastEventIdQuery = "lastEventId";
 
@@ -57,6 +59,15 @@ internal sealed partial class SseResponder(StreamHub hub, IOptionsMonitor<Sluice
             return;
         }
 
+        var quotaKey = "streams:" + key.Tenant;
+        if (!quotas.TryAcquire(quotaKey, controls.MaxStreamsPerTenant))
+        {
+            hub.CloseConnection();
+            await Problem.WriteAsync(context, 429, "quota_exceeded", "Too many open streams for this tenant.",
+                "Sluice:Limits:MaxStreamsPerTenant is reached on this node; close a stream or retry after the delay.", TimeSpan.FromSeconds(1));
+            return;
+        }
+
         var opened = time.GetTimestamp();
         hub.Metrics?.ConnectionOpened();
         try
@@ -65,6 +76,7 @@ internal sealed partial class SseResponder(StreamHub hub, IOptionsMonitor<Sluice
         }
         finally
         {
+            quotas.Release(quotaKey);
             hub.CloseConnection();
             hub.Metrics?.ConnectionClosed(time.GetElapsedTime(opened));
         }

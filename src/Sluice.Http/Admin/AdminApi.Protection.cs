@@ -1,0 +1,152 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Sluice.Http.Auth;
+using Sluice.Http.Problems;
+using Sluice.Protection;
+
+namespace Sluice.Http.Admin;
+
+/// <summary>API.md section 7, the protection levers: emergency rate limit, endpoint circuit breaker, runtime limits.</summary>
+internal static partial class AdminApi
+{
+    private static readonly string[] Unsheddable = ["/v1/admin", "/health", "/metrics"];
+
+    internal static void MapProtection(RouteGroupBuilder group)
+    {
+        group.MapPost("/rate-limit/emergency", SetEmergencyAsync);
+        group.MapDelete("/rate-limit/emergency", LiftEmergency);
+        group.MapGet("/rate-limit/emergency", GetEmergency);
+        group.MapPost("/circuit-breaker", CircuitBreakerAsync);
+        group.MapGet("/circuit-breaker", (RuntimeControls c) => TypedResults.Ok(new ShedView(c.ShedEndpoints)));
+        group.MapPut("/limits", SetLimitsAsync);
+        group.MapGet("/limits", (RuntimeControls c) => TypedResults.Ok(LimitsView.From(c)));
+    }
+
+    internal static async Task<IResult> SetEmergencyAsync(HttpContext context, RuntimeControls controls, TimeProvider time, ILoggerFactory loggers)
+    {
+        var (request, problem) = await ReadAsync<EmergencyRequest>(context);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (request?.RequestsPerMinute is not (>= 1 and <= 1_000_000) || request.Burst is not (>= 1 and <= 1_000_000))
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "requests_per_minute and burst are required, each from 1 to 1000000.");
+        }
+
+        var limit = new EmergencyRateLimit(request.RequestsPerMinute.Value, request.Burst.Value, time.GetUtcNow());
+        controls.SetEmergency(limit);
+        LogEmergency(loggers.CreateLogger(typeof(AdminApi).FullName!), limit.RequestsPerMinute, limit.Burst, context.GetCaller().KeyId);
+        return TypedResults.Ok(EmergencyView.From(limit));
+    }
+
+    internal static IResult LiftEmergency(HttpContext context, RuntimeControls controls, ILoggerFactory loggers)
+    {
+        controls.SetEmergency(null);
+        LogEmergencyLifted(loggers.CreateLogger(typeof(AdminApi).FullName!), context.GetCaller().KeyId);
+        return TypedResults.Ok(EmergencyView.From(null));
+    }
+
+    internal static IResult GetEmergency(RuntimeControls controls) => TypedResults.Ok(EmergencyView.From(controls.Emergency));
+
+    internal static async Task<IResult> CircuitBreakerAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers)
+    {
+        var (request, problem) = await ReadAsync<CircuitBreakerRequest>(context);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (request?.Action is not ("enable" or "disable") || request.Endpoints is not { Length: > 0 and <= 64 } endpoints)
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "The body must be {\"endpoints\":[\"/v1/...\"],\"action\":\"enable|disable\"} with 1 to 64 endpoints.");
+        }
+
+        foreach (var endpoint in endpoints)
+        {
+            if (endpoint is not { Length: > 4 and <= 256 } || !endpoint.StartsWith("/v1/", StringComparison.Ordinal) || endpoint.Any(char.IsWhiteSpace)
+                || Unsheddable.Any(u => endpoint.StartsWith(u, StringComparison.OrdinalIgnoreCase)))
+            {
+                return Problem.BadRequest(ProblemCodes.InvalidRequest, $"'{endpoint}' cannot be shed: give a path under /v1/ other than /v1/admin.");
+            }
+        }
+
+        var shed = controls.Shed(endpoints, request.Action == "enable");
+        LogCircuitBreaker(loggers.CreateLogger(typeof(AdminApi).FullName!), request.Action, string.Join(",", endpoints), context.GetCaller().KeyId);
+        return TypedResults.Ok(new ShedView(shed));
+    }
+
+    internal static async Task<IResult> SetLimitsAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers)
+    {
+        var (request, problem) = await ReadAsync<LimitsRequest>(context);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (request is null || (request.MaxConcurrentGenerations is null && request.MaxSseConnections is null && request.MaxStreamsPerTenant is null))
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "Give at least one of max_concurrent_generations, max_sse_connections, max_streams_per_tenant.");
+        }
+
+        if (request.MaxConcurrentGenerations is < 1 or > 4096 || request.MaxSseConnections is < 1 or > 1_000_000 || request.MaxStreamsPerTenant is < 1 or > 1_000_000)
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "max_concurrent_generations must be 1..4096; max_sse_connections and max_streams_per_tenant 1..1000000.");
+        }
+
+        controls.SetLimits(request.MaxConcurrentGenerations, request.MaxSseConnections, request.MaxStreamsPerTenant);
+        var view = LimitsView.From(controls);
+        LogLimits(loggers.CreateLogger(typeof(AdminApi).FullName!), view.MaxConcurrentGenerations, view.MaxSseConnections, view.MaxStreamsPerTenant, context.GetCaller().KeyId);
+        return TypedResults.Ok(view);
+    }
+
+    private static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpContext context)
+    {
+        try
+        {
+            return (await context.Request.ReadFromJsonAsync<T>(context.RequestAborted), null);
+        }
+        catch (JsonException ex)
+        {
+            return (default, Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message));
+        }
+        catch (InvalidOperationException)
+        {
+            return (default, Problem.BadRequest(ProblemCodes.InvalidRequest, "The body must be JSON (Content-Type: application/json)."));
+        }
+    }
+
+    [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "Emergency rate limit set: {RequestsPerMinute}/min, burst {Burst}, by {ActorKeyId}")]
+    private static partial void LogEmergency(ILogger logger, int requestsPerMinute, int burst, string actorKeyId);
+
+    [LoggerMessage(EventId = 7004, Level = LogLevel.Warning, Message = "Emergency rate limit lifted by {ActorKeyId}")]
+    private static partial void LogEmergencyLifted(ILogger logger, string actorKeyId);
+
+    [LoggerMessage(EventId = 7005, Level = LogLevel.Warning, Message = "Endpoint circuit breaker {Action} for {Endpoints} by {ActorKeyId}")]
+    private static partial void LogCircuitBreaker(ILogger logger, string action, string endpoints, string actorKeyId);
+
+    [LoggerMessage(EventId = 7006, Level = LogLevel.Warning, Message = "Runtime limits: generations {MaxConcurrentGenerations}, SSE {MaxSseConnections}, streams per tenant {MaxStreamsPerTenant}, by {ActorKeyId}")]
+    private static partial void LogLimits(ILogger logger, int maxConcurrentGenerations, int maxSseConnections, int maxStreamsPerTenant, string actorKeyId);
+
+    internal sealed record EmergencyRequest(int? RequestsPerMinute, int? Burst);
+
+    internal sealed record EmergencyView(bool Active, int? RequestsPerMinute, int? Burst, DateTimeOffset? Since)
+    {
+        public static EmergencyView From(EmergencyRateLimit? l) => new(l is not null, l?.RequestsPerMinute, l?.Burst, l?.Since);
+    }
+
+    internal sealed record CircuitBreakerRequest(string[]? Endpoints, string? Action);
+
+    internal sealed record ShedView(IReadOnlyList<string> Shed);
+
+    internal sealed record LimitsRequest(int? MaxConcurrentGenerations, int? MaxSseConnections, int? MaxStreamsPerTenant);
+
+    internal sealed record LimitsView(int MaxConcurrentGenerations, int MaxSseConnections, int MaxStreamsPerTenant)
+    {
+        public static LimitsView From(RuntimeControls c) => new(c.MaxConcurrentGenerations, c.MaxSseConnections, c.MaxStreamsPerTenant);
+    }
+}
