@@ -37,6 +37,8 @@ public static class SluiceHttpExtensions
         services.AddSluiceCore(configuration);
         services.AddSluiceProviders();
         services.AddSingleton<SseResponder>();
+        services.AddSingleton<Sluice.Http.Logs.LogStream>();
+        services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<Sluice.Http.Logs.LogStream>());
         services.AddProblemDetails();
         services.AddExceptionHandler<SluiceExceptionHandler>();
         services.ConfigureHttpJsonOptions(o =>
@@ -101,6 +103,7 @@ public static class SluiceHttpExtensions
         endpoints.MapGenerationsApi();
         endpoints.MapPromptsApi();
         endpoints.MapChatCompletionsApi();
+        Sluice.Http.Logs.LogsApi.MapLogsApi(endpoints);
         endpoints.MapSseHealth();
         endpoints.MapPrometheusScrapingEndpoint("/metrics");
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

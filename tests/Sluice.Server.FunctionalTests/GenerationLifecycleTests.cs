@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Sluice.Testing;
 
 namespace Sluice.Server.FunctionalTests;
@@ -36,6 +37,32 @@ public sealed class GenerationLifecycleTests
         await client.CreateGenerationAsync(Slow);
         using var stop = await client.PostAsync($"/v1/generations/{running}/cancel", null);
         Assert.Equal(HttpStatusCode.Accepted, stop.StatusCode);
+    }
+
+    [Fact]
+    public async Task Drain_RefusesNewGenerations_AndLetsRunningOnesFinish()
+    {
+        await using var server = await SluiceTestServer.StartAsync("memory");
+        using var client = server.CreateClient();
+        var running = (await client.CreateGenerationAsync(
+            """{"model":"simulated/default","messages":[{"role":"user","content":"x"}],"simulate":{"output_tokens":40,"tokens_per_second":80}}""")).GetProperty("id").GetString()!;
+        await using (var sse = await SseClient.ConnectAsync(client, $"/v1/generations/{running}/events"))
+        {
+            Assert.Equal("token", (await sse.NextAsync())?.EventType);
+        }
+
+        using var drain = await client.PostAsync("/v1/admin/drain", null);
+        Assert.Equal(HttpStatusCode.Accepted, drain.StatusCode);
+        using var refused = await client.PostJsonAsync("/v1/generations", Slow);
+
+        Assert.Equal("overloaded", (await refused.ProblemAsync(503)).GetProperty("code").GetString());
+        Assert.NotNull(refused.Headers.RetryAfter);
+        // SSE is refused while draining; wait on the node's own run instead.
+        var generations = server.App.Services.GetRequiredService<Sluice.Generations.GenerationService>();
+        await generations.WaitAsync("default", running, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        var record = await client.GetJsonAsync($"/v1/generations/{running}");
+        Assert.Equal("succeeded", record.GetProperty("status").GetString());
+        Assert.Equal(40, record.GetProperty("usage").GetProperty("output_tokens").GetInt64());
     }
 
     [Fact]
