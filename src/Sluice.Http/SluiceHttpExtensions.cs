@@ -64,10 +64,14 @@ public static class SluiceHttpExtensions
         services.AddOptions<Microsoft.AspNetCore.RateLimiting.RateLimiterOptions>()
             .Configure<Sluice.Protection.RuntimeControls>(TenantRateLimiter.Configure);
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadyTag]);
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(Sluice.Diagnostics.SluiceMetrics.MeterName)
-            // No scrape cache: every scrape sees current values (tests and alerts read exact counts).
-            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        if (configuration.GetValue("Sluice:Telemetry:Metrics", true))
+        {
+            services.AddOpenTelemetry().WithMetrics(metrics => metrics
+                .AddMeter(Sluice.Diagnostics.SluiceMetrics.MeterName)
+                // No scrape cache: every scrape sees current values (tests and alerts read exact counts).
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        }
+
         return services;
     }
 
@@ -105,7 +109,11 @@ public static class SluiceHttpExtensions
         endpoints.MapChatCompletionsApi();
         Sluice.Http.Logs.LogsApi.MapLogsApi(endpoints);
         endpoints.MapSseHealth();
-        endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<SluiceOptions>>().Value.Telemetry.Metrics)
+        {
+            endpoints.MapPrometheusScrapingEndpoint("/metrics");
+        }
+
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
         endpoints.MapFallback(static () => Problem.Result(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found.", "No such endpoint."));

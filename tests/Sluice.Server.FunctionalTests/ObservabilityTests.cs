@@ -107,6 +107,21 @@ public sealed partial class ObservabilityTests
     }
 
     [Fact]
+    public async Task Metrics_TurnedOff_HasNoScrapeEndpoint_AndStreamsStillServe()
+    {
+        await using var server = await SluiceTestServer.StartAsync("memory", new Dictionary<string, string> { ["Sluice:Telemetry:Metrics"] = "false" });
+        using var client = server.CreateClient();
+        await client.PublishAsync("quiet", "token", new { text = "a" });
+        await client.PublishAsync("quiet", "done");
+
+        using var metrics = await client.GetAsync("/metrics");
+        await using var sse = await SseClient.ConnectAsync(client, "/v1/streams/quiet/events");
+
+        await metrics.ProblemAsync(404);
+        Assert.Equal(["token", "done"], await sse.ReadAllAsync().Select(i => i.EventType).ToListAsync());
+    }
+
+    [Fact]
     public async Task Metrics_HistoryTruncated_CountsAsResumeFailure()
     {
         await using var server = await SluiceTestServer.StartAsync("memory", new Dictionary<string, string> { ["Sluice:Retention:MaxEventsPerStream"] = "2" });

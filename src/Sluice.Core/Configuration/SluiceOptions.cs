@@ -44,6 +44,8 @@ public sealed class SluiceOptions
 
     public GenerationOptions Generations { get; set; } = new();
 
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     public StoreKind StoreKind => Store.ToLowerInvariant() switch
     {
         "memory" => StoreKind.Memory,
@@ -105,6 +107,12 @@ public sealed class LimitOptions
 
     /// <summary><c>Sluice:Limits:MaxEventsPerBatch</c>: events in one publish request.</summary>
     public int MaxEventsPerBatch { get; set; } = 1000;
+}
+
+public sealed class TelemetryOptions
+{
+    /// <summary><c>Sluice:Telemetry:Metrics</c>: export metrics at <c>/metrics</c>. Off, no listener subscribes to the meter, so instruments cost nothing (measured in docs/benchmarks.md).</summary>
+    public bool Metrics { get; set; } = true;
 }
 
 public sealed class CorsOptions
