@@ -52,6 +52,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<IKeyStore, MemoryKeyStore>();
         services.TryAddSingleton<IGenerationStore, MemoryGenerationStore>();
         services.TryAddSingleton<IPromptStore, MemoryPromptStore>();
+        services.TryAddSingleton<Audit.IAuditLog, MemoryAuditLog>();
         return services;
     }
 }

@@ -37,6 +37,7 @@ public static class SluiceHttpExtensions
         services.AddSluiceCore(configuration);
         services.AddSluiceProviders();
         services.AddSingleton<SseResponder>();
+        services.AddSingleton<Sluice.Http.Ops.Auditor>();
         services.AddSingleton<Sluice.Http.Logs.LogStream>();
         services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<Sluice.Http.Logs.LogStream>());
         services.AddProblemDetails();
@@ -108,6 +109,7 @@ public static class SluiceHttpExtensions
         endpoints.MapPromptsApi();
         endpoints.MapChatCompletionsApi();
         Sluice.Http.Logs.LogsApi.MapLogsApi(endpoints);
+        Sluice.Http.Ops.AuditApi.MapAuditApi(endpoints);
         endpoints.MapSseHealth();
         if (endpoints.ServiceProvider.GetRequiredService<IOptions<SluiceOptions>>().Value.Telemetry.Metrics)
         {

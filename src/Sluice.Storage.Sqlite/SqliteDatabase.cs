@@ -265,6 +265,18 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             params TEXT,
             created_at INTEGER NOT NULL,
             PRIMARY KEY(tenant, prompt_id, version)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS audit(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            actor_key_id TEXT NOT NULL,
+            actor_tenant TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            reason TEXT,
+            trace_id TEXT,
+            before TEXT,
+            after TEXT);
+        CREATE INDEX IF NOT EXISTS audit_at ON audit(at DESC);
         CREATE TABLE IF NOT EXISTS prompts(
             tenant TEXT NOT NULL,
             prompt_id TEXT NOT NULL,

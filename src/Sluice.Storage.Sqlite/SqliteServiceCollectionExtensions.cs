@@ -16,6 +16,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<IKeyStore, SqliteKeyStore>();
         services.TryAddSingleton<IGenerationStore, SqliteGenerationStore>();
         services.TryAddSingleton<IPromptStore, SqlitePromptStore>();
+        services.TryAddSingleton<Sluice.Audit.IAuditLog, SqliteAuditLog>();
         return services;
     }
 }

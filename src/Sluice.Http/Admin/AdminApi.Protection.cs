@@ -17,7 +17,7 @@ internal static partial class AdminApi
     internal static void MapProtection(RouteGroupBuilder group)
     {
         group.MapPost("/rate-limit/emergency", SetEmergencyAsync);
-        group.MapDelete("/rate-limit/emergency", LiftEmergency);
+        group.MapDelete("/rate-limit/emergency", LiftEmergencyAsync);
         group.MapGet("/rate-limit/emergency", GetEmergency);
         group.MapPost("/circuit-breaker", CircuitBreakerAsync);
         group.MapGet("/circuit-breaker", (RuntimeControls c) => TypedResults.Ok(new ShedView(c.ShedEndpoints)));
@@ -25,7 +25,7 @@ internal static partial class AdminApi
         group.MapGet("/limits", (RuntimeControls c) => TypedResults.Ok(LimitsView.From(c)));
     }
 
-    internal static async Task<IResult> SetEmergencyAsync(HttpContext context, RuntimeControls controls, TimeProvider time, ILoggerFactory loggers)
+    internal static async Task<IResult> SetEmergencyAsync(HttpContext context, RuntimeControls controls, TimeProvider time, ILoggerFactory loggers, Ops.Auditor auditor)
     {
         var (request, problem) = await ReadAsync<EmergencyRequest>(context);
         if (problem is not null)
@@ -39,21 +39,25 @@ internal static partial class AdminApi
         }
 
         var limit = new EmergencyRateLimit(request.RequestsPerMinute.Value, request.Burst.Value, time.GetUtcNow());
+        var before = EmergencyView.From(controls.Emergency);
         controls.SetEmergency(limit);
         LogEmergency(loggers.CreateLogger(typeof(AdminApi).FullName!), limit.RequestsPerMinute, limit.Burst, context.GetCaller().KeyId);
+        await auditor.RecordAsync(context, "rate_limit.emergency.set", "node", request.Reason, before, EmergencyView.From(limit));
         return TypedResults.Ok(EmergencyView.From(limit));
     }
 
-    internal static IResult LiftEmergency(HttpContext context, RuntimeControls controls, ILoggerFactory loggers)
+    internal static async Task<IResult> LiftEmergencyAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
     {
+        var before = EmergencyView.From(controls.Emergency);
         controls.SetEmergency(null);
         LogEmergencyLifted(loggers.CreateLogger(typeof(AdminApi).FullName!), context.GetCaller().KeyId);
+        await auditor.RecordAsync(context, "rate_limit.emergency.lift", "node", null, before, EmergencyView.From(null));
         return TypedResults.Ok(EmergencyView.From(null));
     }
 
     internal static IResult GetEmergency(RuntimeControls controls) => TypedResults.Ok(EmergencyView.From(controls.Emergency));
 
-    internal static async Task<IResult> CircuitBreakerAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers)
+    internal static async Task<IResult> CircuitBreakerAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
     {
         var (request, problem) = await ReadAsync<CircuitBreakerRequest>(context);
         if (problem is not null)
@@ -75,12 +79,14 @@ internal static partial class AdminApi
             }
         }
 
+        var before = new ShedView(controls.ShedEndpoints);
         var shed = controls.Shed(endpoints, request.Action == "enable");
         LogCircuitBreaker(loggers.CreateLogger(typeof(AdminApi).FullName!), request.Action, string.Join(",", endpoints), context.GetCaller().KeyId);
+        await auditor.RecordAsync(context, "circuit_breaker." + request.Action, string.Join(",", endpoints), request.Reason, before, new ShedView(shed));
         return TypedResults.Ok(new ShedView(shed));
     }
 
-    internal static async Task<IResult> SetLimitsAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers)
+    internal static async Task<IResult> SetLimitsAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
     {
         var (request, problem) = await ReadAsync<LimitsRequest>(context);
         if (problem is not null)
@@ -98,8 +104,10 @@ internal static partial class AdminApi
             return Problem.BadRequest(ProblemCodes.InvalidRequest, "max_concurrent_generations must be 1..4096; max_sse_connections and max_streams_per_tenant 1..1000000.");
         }
 
+        var before = LimitsView.From(controls);
         controls.SetLimits(request.MaxConcurrentGenerations, request.MaxSseConnections, request.MaxStreamsPerTenant);
         var view = LimitsView.From(controls);
+        await auditor.RecordAsync(context, "limits.set", "node", request.Reason, before, view);
         LogLimits(loggers.CreateLogger(typeof(AdminApi).FullName!), view.MaxConcurrentGenerations, view.MaxSseConnections, view.MaxStreamsPerTenant, context.GetCaller().KeyId);
         return TypedResults.Ok(view);
     }
@@ -132,18 +140,18 @@ internal static partial class AdminApi
     [LoggerMessage(EventId = 7006, Level = LogLevel.Warning, Message = "Runtime limits: generations {MaxConcurrentGenerations}, SSE {MaxSseConnections}, streams per tenant {MaxStreamsPerTenant}, by {ActorKeyId}")]
     private static partial void LogLimits(ILogger logger, int maxConcurrentGenerations, int maxSseConnections, int maxStreamsPerTenant, string actorKeyId);
 
-    internal sealed record EmergencyRequest(int? RequestsPerMinute, int? Burst);
+    internal sealed record EmergencyRequest(int? RequestsPerMinute, int? Burst, string? Reason);
 
     internal sealed record EmergencyView(bool Active, int? RequestsPerMinute, int? Burst, DateTimeOffset? Since)
     {
         public static EmergencyView From(EmergencyRateLimit? l) => new(l is not null, l?.RequestsPerMinute, l?.Burst, l?.Since);
     }
 
-    internal sealed record CircuitBreakerRequest(string[]? Endpoints, string? Action);
+    internal sealed record CircuitBreakerRequest(string[]? Endpoints, string? Action, string? Reason);
 
     internal sealed record ShedView(IReadOnlyList<string> Shed);
 
-    internal sealed record LimitsRequest(int? MaxConcurrentGenerations, int? MaxSseConnections, int? MaxStreamsPerTenant);
+    internal sealed record LimitsRequest(int? MaxConcurrentGenerations, int? MaxSseConnections, int? MaxStreamsPerTenant, string? Reason);
 
     internal sealed record LimitsView(int MaxConcurrentGenerations, int MaxSseConnections, int MaxStreamsPerTenant)
     {

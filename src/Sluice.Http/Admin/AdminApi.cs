@@ -18,12 +18,12 @@ internal static partial class AdminApi
     {
         var group = endpoints.MapGroup("/v1/admin").RequireAuthorization(SluicePolicies.Admin);
         group.MapPost("/sse/broadcast-reconnect", BroadcastReconnectAsync);
-        group.MapPost("/drain", Drain);
+        group.MapPost("/drain", DrainAsync);
         MapProtection(group);
         return group;
     }
 
-    internal static async Task<IResult> BroadcastReconnectAsync(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers)
+    internal static async Task<IResult> BroadcastReconnectAsync(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers, Ops.Auditor auditor)
     {
         var retry = options.CurrentValue.Retry;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
@@ -51,14 +51,19 @@ internal static partial class AdminApi
 
         var count = hub.ReconnectAll(retry, jitter: true);
         LogBroadcast(loggers.CreateLogger(typeof(AdminApi).FullName!), count, (long)retry.TotalMilliseconds, context.GetCaller().KeyId);
-        return TypedResults.Json(new BroadcastResponse(count, (long)retry.TotalMilliseconds), statusCode: StatusCodes.Status202Accepted);
+        var response = new BroadcastResponse(count, (long)retry.TotalMilliseconds);
+        await auditor.RecordAsync(context, "sse.broadcast_reconnect", "node", after: response);
+        return TypedResults.Json(response, statusCode: StatusCodes.Status202Accepted);
     }
 
-    internal static IResult Drain(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers)
+    internal static async Task<IResult> DrainAsync(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers, Ops.Auditor auditor)
     {
+        var wasDraining = hub.IsDraining;
         var count = hub.Drain(options.CurrentValue.Retry);
         LogDrain(loggers.CreateLogger(typeof(AdminApi).FullName!), count, context.GetCaller().KeyId);
-        return TypedResults.Json(new DrainResponse(true, count), statusCode: StatusCodes.Status202Accepted);
+        var response = new DrainResponse(true, count);
+        await auditor.RecordAsync(context, "node.drain", "node", before: new { draining = wasDraining }, after: response);
+        return TypedResults.Json(response, statusCode: StatusCodes.Status202Accepted);
     }
 
     [LoggerMessage(EventId = 7001, Level = LogLevel.Warning, Message = "Broadcast-reconnect: {Count} SSE responses sent away with retry {RetryMs} ms (jittered) by {ActorKeyId}")]

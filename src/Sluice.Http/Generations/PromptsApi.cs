@@ -76,18 +76,20 @@ internal static class PromptsApi
         }
     }
 
-    internal static async Task<IResult> ApproveAsync(string promptId, int version, HttpContext context, IPromptStore prompts)
+    internal static async Task<IResult> ApproveAsync(string promptId, int version, HttpContext context, IPromptStore prompts, Ops.Auditor auditor)
     {
         if (Resolve(context, promptId, out var tenant) is { } problem)
         {
             return problem;
         }
 
+        var before = (await prompts.GetAsync(tenant, promptId, context.RequestAborted))?.ActiveVersion;
         if (!await prompts.ActivateAsync(tenant, promptId, version, context.RequestAborted))
         {
             return Problem.NotFound($"Version {version} of the prompt");
         }
 
+        await auditor.RecordAsync(context, "prompt.approve", $"prompt:{tenant}/{promptId}", before: new { active_version = before }, after: new { active_version = version });
         return TypedResults.Ok(new ApprovedView(promptId, version));
     }
 

@@ -22,7 +22,7 @@ internal static partial class KeysApi
         return group;
     }
 
-    internal static async Task<IResult> CreateAsync(HttpContext context, ApiKeyService keys, TimeProvider time, ILoggerFactory loggers)
+    internal static async Task<IResult> CreateAsync(HttpContext context, ApiKeyService keys, TimeProvider time, ILoggerFactory loggers, Sluice.Http.Ops.Auditor auditor)
     {
         CreateKeyRequest? request;
         try
@@ -67,6 +67,7 @@ internal static partial class KeysApi
 
         var (record, secret) = await keys.CreateAsync(request.Tenant, roles, request.Name, request.ExpiresAt, context.RequestAborted);
         LogCreated(loggers.CreateLogger(typeof(KeysApi).FullName!), record.Id, record.Tenant, context.GetCaller().KeyId);
+        await auditor.RecordAsync(context, "keys.create", "key:" + record.Id, after: KeyView.From(record, null));
         return TypedResults.Json(KeyView.From(record, secret), statusCode: StatusCodes.Status201Created);
     }
 
@@ -81,7 +82,7 @@ internal static partial class KeysApi
         return TypedResults.Ok(new KeyList([.. list.Select(k => KeyView.From(k, null))]));
     }
 
-    internal static async Task<IResult> RevokeAsync(string id, HttpContext context, ApiKeyService keys, ILoggerFactory loggers)
+    internal static async Task<IResult> RevokeAsync(string id, HttpContext context, ApiKeyService keys, ILoggerFactory loggers, Sluice.Http.Ops.Auditor auditor)
     {
         if (!await keys.RevokeAsync(id, context.RequestAborted))
         {
@@ -89,6 +90,7 @@ internal static partial class KeysApi
         }
 
         LogRevoked(loggers.CreateLogger(typeof(KeysApi).FullName!), id, context.GetCaller().KeyId);
+        await auditor.RecordAsync(context, "keys.revoke", "key:" + id);
         return TypedResults.NoContent();
     }
 

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Sluice.Audit;
+using Sluice.Storage.Sqlite;
+
+namespace Sluice.Storage.ConformanceTests;
+
+/// <summary>One suite for every audit-log backend.</summary>
+public abstract class AuditLogConformance
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+
+    protected abstract IAuditLog Create();
+
+    private static AuditEntry Entry(int minute, string action) =>
+        new(0, T0.AddMinutes(minute), "key_admin", "default", action, "node", "because", "trace-" + minute, """{"a":1}""", """{"a":2}""");
+
+    [Fact]
+    public async Task Append_AssignsIncreasingIds_AndQueryReturnsNewestFirstWithinTheRange()
+    {
+        var log = Create();
+        var first = await log.AppendAsync(Entry(0, "one"), default);
+        var second = await log.AppendAsync(Entry(1, "two"), default);
+        await log.AppendAsync(Entry(2, "three"), default);
+
+        var entries = await log.QueryAsync(T0, T0.AddMinutes(2), 0, 10, default);
+
+        Assert.True(second.Id > first.Id);
+        Assert.Equal(["two", "one"], entries.Select(e => e.Action));
+        Assert.Equal(Entry(1, "two") with { Id = second.Id }, entries[0]);
+    }
+
+    [Fact]
+    public async Task Query_PagesBySize()
+    {
+        var log = Create();
+        for (var i = 0; i < 5; i++)
+        {
+            await log.AppendAsync(Entry(i, "a" + i), default);
+        }
+
+        Assert.Equal(["a4", "a3"], (await log.QueryAsync(T0, T0.AddHours(1), 0, 2, default)).Select(e => e.Action));
+        Assert.Equal(["a2", "a1"], (await log.QueryAsync(T0, T0.AddHours(1), 1, 2, default)).Select(e => e.Action));
+        Assert.Equal(["a0"], (await log.QueryAsync(T0, T0.AddHours(1), 2, 2, default)).Select(e => e.Action));
+    }
+}
+
+public sealed class MemoryAuditLogConformance : AuditLogConformance
+{
+    protected override IAuditLog Create() => new MemoryAuditLog();
+}
+
+public sealed class SqliteAuditLogConformance : AuditLogConformance, IAsyncLifetime
+{
+    private readonly List<SqliteDatabase> _databases = [];
+
+    protected override IAuditLog Create()
+    {
+        var db = new SqliteDatabase(Path.Combine(Directory.CreateTempSubdirectory("sluice-audit-").FullName, "sluice.db"), "normal", NullLogger<SqliteDatabase>.Instance);
+        _databases.Add(db);
+        return new SqliteAuditLog(db);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var db in _databases)
+        {
+            await db.DisposeAsync();
+        }
+    }
+}
