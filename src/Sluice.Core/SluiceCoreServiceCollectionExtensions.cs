@@ -31,6 +31,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<Protection.TenantQuotas>();
         services.TryAddSingleton<ApiKeyService>();
         services.TryAddSingleton<AccessTokenService>();
+        services.TryAddSingleton<Resilience.ProviderResilience>();
         services.TryAddSingleton<GenerationExecutor>();
         services.TryAddSingleton(sp => new GenerationRunner(
             sp.GetRequiredService<GenerationExecutor>(), sp.GetRequiredService<IGenerationStore>(), sp.GetRequiredService<StreamHub>(),

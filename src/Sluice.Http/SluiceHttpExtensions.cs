@@ -38,6 +38,7 @@ public static class SluiceHttpExtensions
         services.AddSluiceProviders();
         services.AddSingleton<SseResponder>();
         services.AddSingleton<Sluice.Http.Ops.Auditor>();
+        services.AddSingleton<Sluice.Http.Ops.OpsIdempotency>();
         services.AddSingleton<Sluice.Http.Logs.LogStream>();
         services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<Sluice.Http.Logs.LogStream>());
         services.AddProblemDetails();
@@ -101,6 +102,9 @@ public static class SluiceHttpExtensions
     {
         var hub = endpoints.ServiceProvider.GetRequiredService<StreamHub>();
         endpoints.ServiceProvider.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(hub.Stop);
+        var catalog = endpoints.ServiceProvider.GetRequiredService<Sluice.Generations.IModelCatalog>();
+        var resilience = endpoints.ServiceProvider.GetRequiredService<Sluice.Resilience.ProviderResilience>();
+        endpoints.ServiceProvider.GetRequiredService<Sluice.Diagnostics.SluiceMetrics>().ProviderStates = () => catalog.Providers.Select(resilience.StateOf);
 
         endpoints.MapStreamsApi();
         endpoints.MapKeysApi();
@@ -110,6 +114,7 @@ public static class SluiceHttpExtensions
         endpoints.MapChatCompletionsApi();
         Sluice.Http.Logs.LogsApi.MapLogsApi(endpoints);
         Sluice.Http.Ops.AuditApi.MapAuditApi(endpoints);
+        Sluice.Http.Ops.ProvidersOpsApi.MapProvidersOpsApi(endpoints);
         endpoints.MapSseHealth();
         if (endpoints.ServiceProvider.GetRequiredService<IOptions<SluiceOptions>>().Value.Telemetry.Metrics)
         {

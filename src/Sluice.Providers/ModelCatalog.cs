@@ -82,6 +82,8 @@ internal sealed class ModelCatalog : IModelCatalog
 
     public IReadOnlyList<ModelRoute> List() => _listed;
 
+    public IReadOnlyList<string> Providers => [.. _providers.Keys.Order(StringComparer.Ordinal)];
+
     public bool TryResolve(string model, out ModelRoute route)
     {
         if (_aliases.TryGetValue(model, out var alias))

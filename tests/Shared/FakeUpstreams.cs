@@ -29,6 +29,9 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public ConcurrentQueue<UpstreamRequest> Requests { get; } = new();
 
+    /// <summary>While true, chat completions answer 500 with OpenAI's error body (an outage).</summary>
+    public bool Failing { get; set; }
+
     /// <summary>Completes when a request of the <c>*-slow</c> scenarios is aborted by its caller.</summary>
     public TaskCompletionSource Aborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -53,6 +56,14 @@ public sealed class FakeUpstream : IAsyncDisposable
     {
         var request = await RecordAsync(context);
         var model = request.Body.GetProperty("model").GetString()!;
+        if (Failing)
+        {
+            context.Response.StatusCode = 500;
+            context.Response.ContentType = "application/json";
+            await WriteAsync(context, "{\"error\":{\"message\":\"The server had an error while processing your request.\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
+            return;
+        }
+
         context.Response.ContentType = "text/event-stream";
         const string head = "\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion.chunk\",\"created\":1741570283,\"model\":\"gpt-4o-mini-2024-07-18\",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_06737a9306\"";
         var chunks = new List<string>

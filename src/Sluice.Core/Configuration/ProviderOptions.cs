@@ -32,6 +32,22 @@ public sealed class ProviderOptions
 
     /// <summary><c>Simulate</c>: defaults of the simulated provider's runs (a request's <c>simulate</c> overrides them).</summary>
     public SimulateOptions Simulate { get; set; } = new();
+
+    /// <summary><c>CircuitBreaker</c>: when repeated failures stop traffic to this provider for a while.</summary>
+    public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
+}
+
+/// <summary>A provider's circuit breaker (Polly): opens when <see cref="FailureRatio"/> of at least <see cref="MinimumThroughput"/> attempts in <see cref="SamplingDuration"/> failed.</summary>
+public sealed class CircuitBreakerOptions
+{
+    public double FailureRatio { get; set; } = 0.5;
+
+    public int MinimumThroughput { get; set; } = 10;
+
+    public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the circuit stays open before one trial attempt (half-open).</summary>
+    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 /// <summary>The shape of one simulated run (API.md section 5, <c>simulate</c>).</summary>

@@ -46,11 +46,26 @@ public sealed class SluiceMetrics
         _generationDuration = meter.CreateHistogram<double>("sluice.generation.duration", unit: "s", description: "Time from accepting a generation to its terminal event.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
         _generations = meter.CreateCounter<long>("sluice.generations", description: "Finished generations by status.");
+        meter.CreateObservableGauge("sluice.provider.up", () => Providers(static p => p.State is "healthy" or "degraded" ? 1 : 0),
+            description: "1 while a provider takes traffic (healthy or degraded), 0 when down (circuit open) or killed.");
+        meter.CreateObservableGauge("sluice.provider.circuit_state", () => Providers(static p => Resilience.ProviderResilience.CircuitValue(p.Circuit)),
+            description: "A provider's circuit breaker: 0 closed, 1 half-open, 2 open.");
         LastEventAge = meter.CreateObservableGauge("sluice.sse.last_event_age", () => LastEventAgeSeconds?.Invoke() ?? 0, unit: "s",
             description: "Seconds since an event was last written to any SSE client on this node.");
     }
 
     internal ObservableGauge<double> LastEventAge { get; }
+
+    /// <summary>Set at start: every configured provider's state, behind <c>sluice_provider_up</c> and <c>sluice_provider_circuit_state</c>.</summary>
+    public Func<IEnumerable<Resilience.ProviderState>>? ProviderStates { get; set; }
+
+    private IEnumerable<Measurement<int>> Providers(Func<Resilience.ProviderState, int> value)
+    {
+        foreach (var state in ProviderStates?.Invoke() ?? [])
+        {
+            yield return new Measurement<int>(value(state), new KeyValuePair<string, object?>("provider", state.Provider));
+        }
+    }
 
     /// <summary>Set by the hub: the value behind <c>sluice_sse_last_event_age_seconds</c>.</summary>
     public Func<double>? LastEventAgeSeconds { get; set; }

@@ -14,7 +14,7 @@ namespace Sluice.Generations;
 /// with <c>done</c>. A provider that goes silent is cut by the first-token and idle timeouts.
 /// </summary>
 internal sealed partial class GenerationExecutor(
-    StreamHub hub, IGenerationStore store, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationExecutor> logger)
+    StreamHub hub, IGenerationStore store, Resilience.ProviderResilience resilience, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationExecutor> logger)
 {
     public const string SimulateOptionKey = "sluice.simulate";
 
@@ -35,11 +35,22 @@ internal sealed partial class GenerationExecutor(
         for (var i = 0; i < job.Route.Chain.Count; i++)
         {
             var target = job.Route.Chain[i];
+            if (resilience.KillSwitchOf(target.Provider) is not null)
+            {
+                // An operator took this provider out: the next link serves, or the run fails fast.
+                used ??= target;
+                failure = new ProviderException(ErrorCodes.ProviderKilled, $"{target.Provider} is switched off by an operator.", false);
+                LogAttemptFailed(job.Id, target.Name, ErrorCodes.ProviderKilled, i < job.Route.Chain.Count - 1);
+                continue;
+            }
+
             used = target;
             run.ResetAttempt();
+            var attemptStarted = time.GetTimestamp();
             try
             {
-                await AttemptAsync(job, target, writer, run, cancel);
+                await resilience.ExecuteAsync(target.Provider, ct => AttemptAsync(job, target, writer, run, ct, attemptStarted), cancel);
+                resilience.Report(target.Provider, true, run.AttemptTtftMs);
                 failure = null;
                 break;
             }
@@ -58,6 +69,11 @@ internal sealed partial class GenerationExecutor(
             }
             catch (Exception ex)
             {
+                if (ex is not ProviderException { InnerException: Polly.CircuitBreaker.BrokenCircuitException })
+                {
+                    resilience.Report(target.Provider, false, run.AttemptTtftMs); // an open circuit made no attempt
+                }
+
                 failure = ex as ProviderException ?? new ProviderException(ErrorCodes.ProviderUnavailable, "The provider failed: " + ex.GetType().Name + ".", true, ex);
                 var canFallBack = writer.Written == 0 && i < job.Route.Chain.Count - 1;
                 LogAttemptFailed(job.Id, target.Name, ((ProviderException)failure).Code, canFallBack);
@@ -141,7 +157,7 @@ internal sealed partial class GenerationExecutor(
         return record;
     }
 
-    private async Task AttemptAsync(GenerationJob job, ProviderTarget target, GenerationEventWriter writer, RunState run, CancellationToken cancel)
+    private async Task AttemptAsync(GenerationJob job, ProviderTarget target, GenerationEventWriter writer, RunState run, CancellationToken cancel, long attemptStarted)
     {
         var request = job.Request;
         var options = new ChatOptions
@@ -193,6 +209,7 @@ internal sealed partial class GenerationExecutor(
                 {
                     if (Map(content, run) is { } e)
                     {
+                        run.AttemptTtftMs ??= time.GetElapsedTime(attemptStarted).TotalMilliseconds;
                         sawOutput = true;
                         Emit(job, writer, run, e);
                     }
@@ -298,6 +315,9 @@ internal sealed partial class GenerationExecutor(
 
         public long? TtftMs { get; private set; }
 
+        /// <summary>This attempt's time from its request to its first output (provider health).</summary>
+        public double? AttemptTtftMs { get; set; }
+
         public long InputTokens => ReportedInput ?? 0;
 
         public long OutputTokens => ReportedOutput ?? TokenEvents;
@@ -308,6 +328,7 @@ internal sealed partial class GenerationExecutor(
         public void ResetAttempt()
         {
             FinishReason = null;
+            AttemptTtftMs = null;
             if (Held is not null)
             {
                 Held = [];

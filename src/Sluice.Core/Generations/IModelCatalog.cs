@@ -10,6 +10,9 @@ public interface IModelCatalog
 
     /// <summary>Every model and alias, with its chain, for <c>GET /v1/models</c>.</summary>
     IReadOnlyList<ModelRoute> List();
+
+    /// <summary>The names of the configured (enabled) providers.</summary>
+    IReadOnlyList<string> Providers { get; }
 }
 
 /// <summary>A model as requested and the providers that may serve it, in order.</summary>
