@@ -32,6 +32,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<ApiKeyService>();
         services.TryAddSingleton<AccessTokenService>();
         services.TryAddSingleton<Resilience.ProviderResilience>();
+        services.TryAddSingleton<Ops.TraceRecorder>();
         services.TryAddSingleton<GenerationExecutor>();
         services.TryAddSingleton(sp => new GenerationRunner(
             sp.GetRequiredService<GenerationExecutor>(), sp.GetRequiredService<IGenerationStore>(), sp.GetRequiredService<StreamHub>(),
@@ -54,6 +55,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<IGenerationStore, MemoryGenerationStore>();
         services.TryAddSingleton<IPromptStore, MemoryPromptStore>();
         services.TryAddSingleton<Audit.IAuditLog, MemoryAuditLog>();
+        services.TryAddSingleton<Ops.ITraceLog, MemoryTraceLog>();
         return services;
     }
 }

@@ -277,6 +277,18 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             before TEXT,
             after TEXT);
         CREATE INDEX IF NOT EXISTS audit_at ON audit(at DESC);
+        CREATE TABLE IF NOT EXISTS trace_events(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            trace_id TEXT,
+            tenant TEXT,
+            generation_id TEXT,
+            detail TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS trace_events_at ON trace_events(at);
+        CREATE INDEX IF NOT EXISTS trace_events_kind ON trace_events(kind, at);
+        CREATE INDEX IF NOT EXISTS trace_events_trace ON trace_events(trace_id, at);
+        CREATE INDEX IF NOT EXISTS trace_events_generation ON trace_events(generation_id, at);
         CREATE TABLE IF NOT EXISTS prompts(
             tenant TEXT NOT NULL,
             prompt_id TEXT NOT NULL,

@@ -17,6 +17,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<IGenerationStore, SqliteGenerationStore>();
         services.TryAddSingleton<IPromptStore, SqlitePromptStore>();
         services.TryAddSingleton<Sluice.Audit.IAuditLog, SqliteAuditLog>();
+        services.TryAddSingleton<Sluice.Ops.ITraceLog, SqliteTraceLog>();
         return services;
     }
 }

@@ -69,6 +69,9 @@ public sealed class RetentionOptions
     /// <summary><c>Sluice:Retention:MaxEventsPerStream</c>: the oldest go first beyond this.</summary>
     public int MaxEventsPerStream { get; set; } = 100_000;
 
+    /// <summary><c>Sluice:Retention:TraceEvents</c>: how long recorded trace events (<c>/v1/ops/traces</c>) are kept.</summary>
+    public TimeSpan TraceEvents { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary><c>Sluice:Retention:SweepInterval</c>: how often age retention runs.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -14,7 +14,7 @@ namespace Sluice.Generations;
 /// with <c>done</c>. A provider that goes silent is cut by the first-token and idle timeouts.
 /// </summary>
 internal sealed partial class GenerationExecutor(
-    StreamHub hub, IGenerationStore store, Resilience.ProviderResilience resilience, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationExecutor> logger)
+    StreamHub hub, IGenerationStore store, Resilience.ProviderResilience resilience, Ops.TraceRecorder traces, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationExecutor> logger)
 {
     public const string SimulateOptionKey = "sluice.simulate";
 
@@ -76,7 +76,10 @@ internal sealed partial class GenerationExecutor(
 
                 failure = ex as ProviderException ?? new ProviderException(ErrorCodes.ProviderUnavailable, "The provider failed: " + ex.GetType().Name + ".", true, ex);
                 var canFallBack = writer.Written == 0 && i < job.Route.Chain.Count - 1;
-                LogAttemptFailed(job.Id, target.Name, ((ProviderException)failure).Code, canFallBack);
+                var code = ((ProviderException)failure).Code;
+                LogAttemptFailed(job.Id, target.Name, code, canFallBack);
+                await traces.RecordAsync(code, record.TraceId, record.Tenant, job.Id,
+                    $"{target.Name}: {failure.Message}" + (canFallBack ? " Falling back to the next provider." : ""));
                 if (!canFallBack)
                 {
                     break;
@@ -106,6 +109,7 @@ internal sealed partial class GenerationExecutor(
             // Nothing of the held output is written: only the safe response reaches any client.
             writer.Add(GenerationEvents.SafeResponse(GenerationEvents.ContractViolationText, ErrorCodes.ContractViolation));
             LogContractViolation(job.Id, reason!);
+            await traces.RecordAsync(ErrorCodes.ContractViolation, record.TraceId, record.Tenant, job.Id, "The output failed its response contract: " + reason + ".");
             record = record with { Status = GenerationStatus.Failed, FinishReason = ErrorCodes.ContractViolation, ErrorCode = ErrorCodes.ContractViolation, ErrorMessage = "The output failed its response contract: " + reason + "." };
         }
         else

@@ -24,7 +24,7 @@ internal static class ProvidersOpsApi
     internal static IResult Health(IModelCatalog catalog, ProviderResilience resilience, bool? verbose) =>
         TypedResults.Ok(new HealthList([.. catalog.Providers.Select(p => HealthView.From(resilience.StateOf(p), verbose == true, catalog))]));
 
-    internal static async Task<IResult> KillSwitchAsync(string provider, HttpContext context, IModelCatalog catalog, ProviderResilience resilience, OpsIdempotency idempotency, Auditor auditor)
+    internal static async Task<IResult> KillSwitchAsync(string provider, HttpContext context, IModelCatalog catalog, ProviderResilience resilience, OpsIdempotency idempotency, Auditor auditor, Sluice.Ops.TraceRecorder traces)
     {
         var body = await Generations.GenerationsApi.ReadBodyAsync(context);
         return await idempotency.RunAsync(context, body, async () =>
@@ -65,6 +65,9 @@ internal static class ProvidersOpsApi
             }
 
             var after = resilience.StateOf(provider);
+            await traces.RecordAsync(request.Action == "enable" ? "kill_switch_enabled" : "kill_switch_disabled",
+                context.Features.Get<Diagnostics.TraceIdFeature>()?.TraceId, null, null,
+                $"{provider}: {request.Action}d by {context.GetCaller().KeyId}" + (request.EffectiveSeconds is { } sec && request.Action == "enable" ? $" for {sec} s" : "") + (request.Reason is { } r ? ": " + r : ""));
             await auditor.RecordAsync(context, request.Action == "enable" ? "kill_switch_enabled" : "kill_switch_disabled", "provider:" + provider, request.Reason,
                 HealthView.From(before, false, catalog), HealthView.From(after, false, catalog));
             return TypedResults.Ok(HealthView.From(after, false, catalog));

@@ -14,7 +14,7 @@ namespace Sluice.Http.Streams;
 /// the endpoint only decides which stream and checks access.
 /// </summary>
 internal sealed partial class SseResponder(
-    StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, Sluice.Protection.RuntimeControls controls, Sluice.Protection.TenantQuotas quotas,
+    StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, Sluice.Protection.RuntimeControls controls, Sluice.Protection.TenantQuotas quotas, Sluice.Ops.TraceRecorder traces,
     Microsoft.Extensions.Logging.ILogger<SseResponder> logger)
 {
     public const string LastEventIdQuery = "lastEventId";
@@ -93,6 +93,9 @@ internal sealed partial class SseResponder(
             var reason = plan.Kind == ResumeKind.Truncated ? "history_truncated" : "event_id_ahead";
             hub.Metrics?.ResumeFailed(reason);
             LogResumeFailed(reason, plan.StartAfter);
+            await traces.RecordAsync("sse_resume_failed", context.Features.Get<Diagnostics.TraceIdFeature>()?.TraceId, key.Tenant,
+                key.StreamId.StartsWith("generation/", StringComparison.Ordinal) ? key.StreamId["generation/".Length..] : null,
+                $"{reason}: resuming after {plan.StartAfter} on stream {key.StreamId} (first {info.FirstId}, last {info.LastId})");
         }
 
         if (plan.Kind == ResumeKind.Truncated)

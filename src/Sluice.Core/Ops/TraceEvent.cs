@@ -1,0 +1,22 @@
+namespace Sluice.Ops;
+
+/// <summary>
+/// A recorded trace event (API.md section 6, <c>GET /v1/ops/traces</c>): what happened (<see cref="Kind"/>, such
+/// as <c>sse_resume_failed</c>, <c>provider_timeout</c>, <c>kill_switch_enabled</c>), with the request's trace
+/// id, the tenant, the generation if any, and a detail line. Never a key, a token or a prompt.
+/// </summary>
+public sealed record TraceEvent(long Id, DateTimeOffset At, string Kind, string? TraceId, string? Tenant, string? GenerationId, string Detail);
+
+/// <summary>
+/// Recorded trace events, in the store, bounded by retention. A search matches the keyword against the kind,
+/// the trace id or the generation id, each indexed, within a time range, newest first.
+/// </summary>
+public interface ITraceLog
+{
+    ValueTask AppendAsync(TraceEvent e, CancellationToken cancellationToken);
+
+    ValueTask<IReadOnlyList<TraceEvent>> SearchAsync(string? keyword, DateTimeOffset from, DateTimeOffset to, int page, int size, CancellationToken cancellationToken);
+
+    /// <summary>Removes events older than <paramref name="cutoff"/>.</summary>
+    ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+}

@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Sluice.Http.Auth;
+using Sluice.Http.Problems;
+using Sluice.Ops;
+
+namespace Sluice.Http.Ops;
+
+/// <summary><c>GET /v1/ops/traces?page=&amp;size=&amp;keyword=&amp;from=&amp;to=</c> (API.md section 6, role admin).</summary>
+internal static class TracesApi
+{
+    public static IEndpointRouteBuilder MapTracesApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/v1/ops/traces", SearchAsync).RequireAuthorization(SluicePolicies.Admin);
+        return endpoints;
+    }
+
+    internal static async Task<IResult> SearchAsync(HttpContext context, ITraceLog traces, TimeProvider time, string? keyword, DateTimeOffset? from, DateTimeOffset? to, int? page, int? size)
+    {
+        var now = time.GetUtcNow();
+        var start = from ?? now.AddDays(-30);
+        var end = to ?? now.AddSeconds(1);
+        if (end < start || page is < 0 || size is < 1 or > 1000 || keyword is { Length: > 256 })
+        {
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, "from must not be after to (ISO 8601), page must be >= 0, size from 1 to 1000, keyword at most 256 characters.");
+        }
+
+        var found = await traces.SearchAsync(string.IsNullOrWhiteSpace(keyword) ? null : keyword.Trim(), start, end, page ?? 0, size ?? 100, context.RequestAborted);
+        return TypedResults.Ok(new TracePage(page ?? 0, size ?? 100, [.. found.Select(e => new TraceView(e.Id, e.At, e.Kind, e.TraceId, e.Tenant, e.GenerationId, e.Detail))]));
+    }
+
+    internal sealed record TracePage(int Page, int Size, TraceView[] Data);
+
+    internal sealed record TraceView(long Id, DateTimeOffset Time, string Kind, string? TraceId, string? Tenant, string? GenerationId, string Detail);
+}

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Sluice.Ops;
+using Sluice.Storage.Sqlite;
+
+namespace Sluice.Storage.ConformanceTests;
+
+/// <summary>One suite for every trace-log backend.</summary>
+public abstract class TraceLogConformance
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+
+    protected abstract ITraceLog Create();
+
+    [Fact]
+    public async Task Search_MatchesKindTraceIdOrGeneration_WithinTheRange_NewestFirst_Paged()
+    {
+        var log = Create();
+        await log.AppendAsync(new TraceEvent(0, T0, "sse_resume_failed", "t1", "acme", null, "a"), default);
+        await log.AppendAsync(new TraceEvent(0, T0.AddMinutes(1), "provider_timeout", "t2", "acme", "gen_1", "b"), default);
+        await log.AppendAsync(new TraceEvent(0, T0.AddMinutes(2), "sse_resume_failed", "t3", "acme", null, "c"), default);
+
+        Assert.Equal(["c", "a"], (await log.SearchAsync("sse_resume_failed", T0, T0.AddHours(1), 0, 10, default)).Select(e => e.Detail));
+        Assert.Equal(["b"], (await log.SearchAsync("gen_1", T0, T0.AddHours(1), 0, 10, default)).Select(e => e.Detail));
+        Assert.Equal(["b"], (await log.SearchAsync("t2", T0, T0.AddHours(1), 0, 10, default)).Select(e => e.Detail));
+        Assert.Equal(["a"], (await log.SearchAsync("sse_resume_failed", T0, T0.AddMinutes(2), 0, 10, default)).Select(e => e.Detail));
+        Assert.Equal(["b"], (await log.SearchAsync(null, T0, T0.AddHours(1), 1, 1, default)).Select(e => e.Detail));
+        Assert.Empty(await log.SearchAsync("nothing", T0, T0.AddHours(1), 0, 10, default));
+    }
+
+    [Fact]
+    public async Task RemoveBefore_DropsOnlyOlderEvents()
+    {
+        var log = Create();
+        await log.AppendAsync(new TraceEvent(0, T0, "k", null, null, null, "old"), default);
+        await log.AppendAsync(new TraceEvent(0, T0.AddDays(2), "k", null, null, null, "new"), default);
+
+        Assert.Equal(1, await log.RemoveBeforeAsync(T0.AddDays(1), default));
+        Assert.Equal(["new"], (await log.SearchAsync("k", T0.AddYears(-1), T0.AddYears(1), 0, 10, default)).Select(e => e.Detail));
+    }
+}
+
+public sealed class MemoryTraceLogConformance : TraceLogConformance
+{
+    protected override ITraceLog Create() => new MemoryTraceLog();
+}
+
+public sealed class SqliteTraceLogConformance : TraceLogConformance, IAsyncLifetime
+{
+    private readonly List<SqliteDatabase> _databases = [];
+
+    protected override ITraceLog Create()
+    {
+        var db = new SqliteDatabase(Path.Combine(Directory.CreateTempSubdirectory("sluice-trace-").FullName, "sluice.db"), "normal", NullLogger<SqliteDatabase>.Instance);
+        _databases.Add(db);
+        return new SqliteTraceLog(db);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var db in _databases)
+        {
+            await db.DisposeAsync();
+        }
+    }
+}
