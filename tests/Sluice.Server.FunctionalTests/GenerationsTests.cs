@@ -316,6 +316,46 @@ public sealed class GenerationsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Rollback_MakesTheNamedPromptVersionActiveForNewGenerations_AndIsAudited()
+    {
+        using (var v1 = await _client.PostJsonAsync("/v1/prompts/rolled/versions", """{"template":"Version one {{x}}","model":"simulated/default","params":{"max_tokens":2}}"""))
+        using (var v2 = await _client.PostJsonAsync("/v1/prompts/rolled/versions", """{"template":"Version two {{x}}","model":"simulated/default","params":{"max_tokens":4}}"""))
+        using (var approve = await _client.PostAsync("/v1/prompts/rolled/versions/2/approve", null))
+        {
+            await Api.EnsureAsync(approve, 200);
+        }
+
+        using var rollback = await RollbackAsync("""{"target_type":"prompt","target_id":"rolled","to_version":1,"reason":"v2 answers too long"}""", "rb-1");
+        await Api.EnsureAsync(rollback, 200);
+
+        Assert.Equal(1, (await _client.GetJsonAsync("/v1/prompts/rolled")).GetProperty("active_version").GetInt32());
+        var id = (await _client.CreateGenerationAsync("""{"prompt":{"id":"rolled","variables":{"x":"y"}}}""")).GetProperty("id").GetString()!;
+        Assert.Equal(2, (await _client.ReadEventsAsync(id)).Count(i => i.EventType == "token"));
+        Assert.Equal(1, (await _client.WaitFinishedAsync(id)).GetProperty("prompt_version").GetInt32());
+        var audit = (await _client.GetJsonAsync("/v1/ops/audit")).GetProperty("data").EnumerateArray().First(e => e.GetProperty("action").GetString() == "rollback.prompt");
+        Assert.Equal("v2 answers too long", audit.GetProperty("reason").GetString());
+        Assert.Equal(2, audit.GetProperty("before").GetProperty("active_version").GetInt32());
+        Assert.Equal(1, audit.GetProperty("after").GetProperty("active_version").GetInt32());
+
+        using var missingKey = await RollbackAsync("""{"target_type":"prompt","target_id":"rolled","to_version":1}""", null);
+        using var unknownVersion = await RollbackAsync("""{"target_type":"prompt","target_id":"rolled","to_version":9}""", "rb-2");
+        Assert.Equal("idempotency_key_required", (await missingKey.ProblemAsync(400)).GetProperty("code").GetString());
+        await unknownVersion.ProblemAsync(404);
+        Assert.Equal(1, (await _client.GetJsonAsync("/v1/prompts/rolled")).GetProperty("active_version").GetInt32());
+    }
+
+    private async Task<HttpResponseMessage> RollbackAsync(string body, string? key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/ops/rollbacks") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        if (key is not null)
+        {
+            request.Headers.Add("Idempotency-Key", key);
+        }
+
+        return await _client.SendAsync(request);
+    }
+
+    [Fact]
     public async Task Models_ListsModelsAndAliasesWithTheirChains()
     {
         var models = await _client.GetJsonAsync("/v1/models");

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Sluice.Generations;
+using Sluice.Http.Auth;
+using Sluice.Http.Problems;
+
+namespace Sluice.Http.Ops;
+
+/// <summary>
+/// <c>POST /v1/ops/rollbacks {"target_type":"prompt","target_id","to_version","reason"}</c> (API.md section 6, role
+/// admin, <c>Idempotency-Key</c>): makes the named prompt version active for new generations, audited. The
+/// tenant is the caller's, or the one <c>X-Tenant-Key</c> selects.
+/// </summary>
+internal static class RollbacksApi
+{
+    public static IEndpointRouteBuilder MapRollbacksApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost("/v1/ops/rollbacks", RollbackAsync).RequireAuthorization(SluicePolicies.Admin);
+        return endpoints;
+    }
+
+    internal static async Task<IResult> RollbackAsync(HttpContext context, IPromptStore prompts, OpsIdempotency idempotency, Auditor auditor)
+    {
+        var body = await Generations.GenerationsApi.ReadBodyAsync(context);
+        return await idempotency.RunAsync(context, body, async () =>
+        {
+            if (!context.TryResolveTenant(out var tenant))
+            {
+                return Problem.Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.", "X-Tenant-Key must name a valid tenant.");
+            }
+
+            RollbackRequest? request;
+            try
+            {
+                request = JsonSerializer.Deserialize<RollbackRequest>(body, OpsJson.Options);
+            }
+            catch (JsonException ex)
+            {
+                return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+            }
+
+            if (request?.TargetType != "prompt" || request.TargetId is not { Length: > 0 } id || !Sluice.Streams.Identifiers.IsValidStreamId(id) || request.ToVersion is not (>= 1))
+            {
+                return Problem.BadRequest(ProblemCodes.InvalidRequest, "The body must be {\"target_type\":\"prompt\",\"target_id\",\"to_version\":n,\"reason\"}.");
+            }
+
+            var before = (await prompts.GetAsync(tenant, id, context.RequestAborted))?.ActiveVersion;
+            if (!await prompts.ActivateAsync(tenant, id, request.ToVersion.Value, context.RequestAborted))
+            {
+                return Problem.NotFound($"Version {request.ToVersion} of the prompt");
+            }
+
+            var view = new RollbackView("prompt", id, before, request.ToVersion.Value);
+            await auditor.RecordAsync(context, "rollback.prompt", $"prompt:{tenant}/{id}", request.Reason, new { active_version = before }, new { active_version = request.ToVersion });
+            return TypedResults.Ok(view);
+        });
+    }
+
+    internal sealed record RollbackRequest(string? TargetType, string? TargetId, int? ToVersion, string? Reason);
+
+    internal sealed record RollbackView(string TargetType, string TargetId, int? FromVersion, int ActiveVersion);
+}
