@@ -20,6 +20,11 @@ public sealed class GenerationsTests : IAsyncLifetime
             ["Sluice:Providers:stuck:Type"] = "simulated",
             ["Sluice:Providers:stuck:IdleTimeout"] = "00:00:00.300",
             ["Sluice:Providers:stuck:FirstTokenTimeout"] = "00:00:00.300",
+            ["Sluice:Providers:sleepy:Type"] = "simulated",
+            ["Sluice:Providers:sleepy:Simulate:TtftMs"] = "600000",
+            ["Sluice:Providers:sleepy:FirstTokenTimeout"] = "00:00:00.300",
+            ["Sluice:Models:impatient:Chain:0"] = "sleepy/default",
+            ["Sluice:Models:impatient:Chain:1"] = "simulated/default",
             ["Sluice:Models:resilient:Chain:0"] = "flaky/default",
             ["Sluice:Models:resilient:Chain:1"] = "simulated/default",
             ["Sluice:Generations:MaxPromptChars"] = "1000",
@@ -158,6 +163,21 @@ public sealed class GenerationsTests : IAsyncLifetime
         var record = await WaitForRecordAsync(id, "succeeded");
         Assert.Equal("simulated", record.GetProperty("provider").GetString());
         Assert.Equal("resilient", record.GetProperty("model").GetString());
+    }
+
+    [Fact]
+    public async Task FirstTokenTimeout_MovesTheGenerationToTheFallback_BeforeAnyTokenWasWritten()
+    {
+        var id = (await _client.CreateGenerationAsync("""{"model":"impatient","messages":[{"role":"user","content":"wake up"}]}""")).GetProperty("id").GetString()!;
+
+        var items = await _client.ReadEventsAsync(id);
+
+        Assert.Equal("done", items[^1].EventType);
+        Assert.DoesNotContain(items, i => i.EventType == "error");
+        Assert.Equal("simulated", JsonDocument.Parse(items[^1].Data).RootElement.GetProperty("provider").GetString());
+        using var admin = _server.CreateClient();
+        var trace = Assert.Single((await admin.GetJsonAsync($"/v1/ops/traces?keyword={id}")).GetProperty("data").EnumerateArray());
+        Assert.Equal("provider_timeout", trace.GetProperty("kind").GetString());
     }
 
     [Fact]
