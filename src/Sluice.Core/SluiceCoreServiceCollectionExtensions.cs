@@ -33,6 +33,9 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<AccessTokenService>();
         services.TryAddSingleton<Resilience.ProviderResilience>();
         services.TryAddSingleton<Ops.TraceRecorder>();
+        services.TryAddSingleton<Ops.OpsMetricsAggregator>();
+        services.TryAddSingleton<Ops.OpsMetricsFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<Ops.OpsMetricsFlusher>());
         services.TryAddSingleton<GenerationExecutor>();
         services.TryAddSingleton(sp => new GenerationRunner(
             sp.GetRequiredService<GenerationExecutor>(), sp.GetRequiredService<IGenerationStore>(), sp.GetRequiredService<StreamHub>(),
@@ -56,6 +59,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<IPromptStore, MemoryPromptStore>();
         services.TryAddSingleton<Audit.IAuditLog, MemoryAuditLog>();
         services.TryAddSingleton<Ops.ITraceLog, MemoryTraceLog>();
+        services.TryAddSingleton<Ops.IOpsMetricsStore, MemoryOpsMetricsStore>();
         return services;
     }
 }

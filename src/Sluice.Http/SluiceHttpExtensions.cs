@@ -116,6 +116,7 @@ public static class SluiceHttpExtensions
         Sluice.Http.Ops.AuditApi.MapAuditApi(endpoints);
         Sluice.Http.Ops.TracesApi.MapTracesApi(endpoints);
         Sluice.Http.Ops.RollbacksApi.MapRollbacksApi(endpoints);
+        Sluice.Http.Ops.MetricsSummaryApi.MapMetricsSummaryApi(endpoints);
         Sluice.Http.Ops.ProvidersOpsApi.MapProvidersOpsApi(endpoints);
         endpoints.MapSseHealth();
         if (endpoints.ServiceProvider.GetRequiredService<IOptions<SluiceOptions>>().Value.Telemetry.Metrics)

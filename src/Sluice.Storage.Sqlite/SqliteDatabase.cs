@@ -289,6 +289,19 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         CREATE INDEX IF NOT EXISTS trace_events_kind ON trace_events(kind, at);
         CREATE INDEX IF NOT EXISTS trace_events_trace ON trace_events(trace_id, at);
         CREATE INDEX IF NOT EXISTS trace_events_generation ON trace_events(generation_id, at);
+        CREATE TABLE IF NOT EXISTS ops_metrics_hourly(
+            hour INTEGER NOT NULL,
+            tenant TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            errors TEXT NOT NULL,
+            sse_connections INTEGER NOT NULL,
+            resume_attempts INTEGER NOT NULL,
+            resume_failures INTEGER NOT NULL,
+            ttft_p95_ms REAL,
+            e2e_p95_ms REAL,
+            output_tokens INTEGER NOT NULL,
+            PRIMARY KEY(hour, tenant, channel)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS prompts(
             tenant TEXT NOT NULL,
             prompt_id TEXT NOT NULL,

@@ -18,6 +18,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<IPromptStore, SqlitePromptStore>();
         services.TryAddSingleton<Sluice.Audit.IAuditLog, SqliteAuditLog>();
         services.TryAddSingleton<Sluice.Ops.ITraceLog, SqliteTraceLog>();
+        services.TryAddSingleton<Sluice.Ops.IOpsMetricsStore, SqliteOpsMetricsStore>();
         return services;
     }
 }

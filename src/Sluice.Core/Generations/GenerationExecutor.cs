@@ -14,7 +14,7 @@ namespace Sluice.Generations;
 /// with <c>done</c>. A provider that goes silent is cut by the first-token and idle timeouts.
 /// </summary>
 internal sealed partial class GenerationExecutor(
-    StreamHub hub, IGenerationStore store, Resilience.ProviderResilience resilience, Ops.TraceRecorder traces, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationExecutor> logger)
+    StreamHub hub, IGenerationStore store, Resilience.ProviderResilience resilience, Ops.TraceRecorder traces, Ops.OpsMetricsAggregator opsMetrics, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationExecutor> logger)
 {
     public const string SimulateOptionKey = "sluice.simulate";
 
@@ -155,6 +155,7 @@ internal sealed partial class GenerationExecutor(
             CompletedAt = time.GetUtcNow(),
         };
         // Counted before the record says finished, so whoever sees the final record also sees it counted.
+        opsMetrics.Generation(record.Tenant, record.Channel, record.TtftMs, e2e, run.OutputTokens);
         metrics?.GenerationFinished(record.Status.ToName(), used?.Provider ?? "none", used?.Model ?? "none", elapsed);
         job.Record = record;
         await store.UpdateAsync(record, CancellationToken.None);

@@ -14,7 +14,7 @@ namespace Sluice.Http.Streams;
 /// the endpoint only decides which stream and checks access.
 /// </summary>
 internal sealed partial class SseResponder(
-    StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, Sluice.Protection.RuntimeControls controls, Sluice.Protection.TenantQuotas quotas, Sluice.Ops.TraceRecorder traces,
+    StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, Sluice.Protection.RuntimeControls controls, Sluice.Protection.TenantQuotas quotas, Sluice.Ops.TraceRecorder traces, Sluice.Ops.OpsMetricsAggregator opsMetrics,
     Microsoft.Extensions.Logging.ILogger<SseResponder> logger)
 {
     public const string LastEventIdQuery = "lastEventId";
@@ -70,6 +70,7 @@ internal sealed partial class SseResponder(
 
         var opened = time.GetTimestamp();
         hub.Metrics?.ConnectionOpened();
+        opsMetrics.SseConnection(key.Tenant, !string.IsNullOrEmpty(context.Request.Headers["Last-Event-ID"]) || !string.IsNullOrEmpty(context.Request.Query[LastEventIdQuery]));
         try
         {
             await StreamAsync(context, key, plan, format);
@@ -93,6 +94,7 @@ internal sealed partial class SseResponder(
             var reason = plan.Kind == ResumeKind.Truncated ? "history_truncated" : "event_id_ahead";
             hub.Metrics?.ResumeFailed(reason);
             LogResumeFailed(reason, plan.StartAfter);
+            opsMetrics.ResumeFailure(key.Tenant);
             await traces.RecordAsync("sse_resume_failed", context.Features.Get<Diagnostics.TraceIdFeature>()?.TraceId, key.Tenant,
                 key.StreamId.StartsWith("generation/", StringComparison.Ordinal) ? key.StreamId["generation/".Length..] : null,
                 $"{reason}: resuming after {plan.StartAfter} on stream {key.StreamId} (first {info.FirstId}, last {info.LastId})");

@@ -1,0 +1,32 @@
+using Sluice.Ops;
+
+namespace Sluice.Storage;
+
+internal sealed class MemoryOpsMetricsStore : IOpsMetricsStore
+{
+    private readonly object _lock = new();
+    private readonly Dictionary<(DateTimeOffset, string, string), OpsMetricsRow> _rows = [];
+
+    public ValueTask UpsertAsync(IReadOnlyList<OpsMetricsRow> rows, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            foreach (var row in rows)
+            {
+                _rows[(row.Hour, row.Tenant, row.Channel)] = row;
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IReadOnlyList<OpsMetricsRow>> RecentAsync(int limit, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            IReadOnlyList<OpsMetricsRow> list = [.. _rows.Values.OrderByDescending(r => r.Hour).ThenBy(r => r.Tenant, StringComparer.Ordinal)
+                .ThenBy(r => r.Channel, StringComparer.Ordinal).Take(limit)];
+            return ValueTask.FromResult(list);
+        }
+    }
+}
