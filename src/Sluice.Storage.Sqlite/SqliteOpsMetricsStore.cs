@@ -36,6 +36,13 @@ public sealed class SqliteOpsMetricsStore(SqliteDatabase db) : IOpsMetricsStore
         return ValueTask.FromResult<IReadOnlyList<OpsMetricsRow>>(list);
     }
 
+    public async ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        {
+            c.CommandText = "DELETE FROM ops_metrics_hourly WHERE hour < $cutoff";
+            c.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeSeconds());
+        }), cancellationToken);
+
     private sealed class UpsertWrite(IReadOnlyList<OpsMetricsRow> rows) : SqliteWrite<int>
     {
         public override void Execute(SqliteConnection connection, SqliteTransaction transaction)

@@ -72,6 +72,9 @@ public sealed class RetentionOptions
     /// <summary><c>Sluice:Retention:TraceEvents</c>: how long recorded trace events (<c>/v1/ops/traces</c>) are kept.</summary>
     public TimeSpan TraceEvents { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary><c>Sluice:Retention:OpsMetrics</c>: how long hourly rows of <c>/v1/ops/metrics/summary</c> are kept.</summary>
+    public TimeSpan OpsMetrics { get; set; } = TimeSpan.FromDays(90);
+
     /// <summary><c>Sluice:Retention:SweepInterval</c>: how often age retention runs.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -13,6 +13,9 @@ public interface IOpsMetricsStore
     ValueTask UpsertAsync(IReadOnlyList<OpsMetricsRow> rows, CancellationToken cancellationToken);
 
     ValueTask<IReadOnlyList<OpsMetricsRow>> RecentAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>Removes rows of hours before <paramref name="cutoff"/>.</summary>
+    ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
 }
 
 /// <summary>

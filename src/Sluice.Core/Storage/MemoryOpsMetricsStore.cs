@@ -29,4 +29,18 @@ internal sealed class MemoryOpsMetricsStore : IOpsMetricsStore
             return ValueTask.FromResult(list);
         }
     }
+
+    public ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var old = _rows.Keys.Where(k => k.Item1 < cutoff).ToList();
+            foreach (var key in old)
+            {
+                _rows.Remove(key);
+            }
+
+            return ValueTask.FromResult(old.Count);
+        }
+    }
 }

@@ -8,7 +8,7 @@ namespace Sluice.Storage;
 
 /// <summary>Removes streams whose last event is older than <c>Sluice:Retention:Age</c>, and finished generations older than <c>Sluice:Generations:Retention</c>.</summary>
 internal sealed partial class RetentionService(
-    StreamHub hub, Generations.IGenerationStore generations, Ops.ITraceLog traces, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+    StreamHub hub, Generations.IGenerationStore generations, Ops.ITraceLog traces, Ops.IOpsMetricsStore opsMetrics, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -38,6 +38,7 @@ internal sealed partial class RetentionService(
             // Finished generation records and their idempotency keys; the events went with their streams.
             await generations.RemoveFinishedAsync(time.GetUtcNow() - options.CurrentValue.Generations.Retention, cancellationToken);
             await traces.RemoveBeforeAsync(time.GetUtcNow() - options.CurrentValue.Retention.TraceEvents, cancellationToken);
+            await opsMetrics.RemoveBeforeAsync(time.GetUtcNow() - options.CurrentValue.Retention.OpsMetrics, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
