@@ -1,11 +1,10 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Sluice.Audit;
 using Sluice.Storage.Sqlite;
 
 namespace Sluice.Storage.ConformanceTests;
 
 /// <summary>One suite for every audit-log backend.</summary>
-public abstract class AuditLogConformance
+public abstract class AuditLogConformance : StoreConformance
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
@@ -49,24 +48,7 @@ public sealed class MemoryAuditLogConformance : AuditLogConformance
     protected override IAuditLog Create() => new MemoryAuditLog();
 }
 
-public sealed class SqliteAuditLogConformance : AuditLogConformance, IAsyncLifetime
+public sealed class SqliteAuditLogConformance : AuditLogConformance
 {
-    private readonly List<SqliteDatabase> _databases = [];
-
-    protected override IAuditLog Create()
-    {
-        var db = new SqliteDatabase(Path.Combine(Directory.CreateTempSubdirectory("sluice-audit-").FullName, "sluice.db"), "normal", NullLogger<SqliteDatabase>.Instance);
-        _databases.Add(db);
-        return new SqliteAuditLog(db);
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var db in _databases)
-        {
-            await db.DisposeAsync();
-        }
-    }
+    protected override IAuditLog Create() => new SqliteAuditLog(OpenSqlite("sluice-audit-"));
 }

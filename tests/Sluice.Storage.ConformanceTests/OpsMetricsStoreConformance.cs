@@ -1,0 +1,41 @@
+using Sluice.Ops;
+using Sluice.Storage.Sqlite;
+
+namespace Sluice.Storage.ConformanceTests;
+
+/// <summary>One suite for every ops-metrics store.</summary>
+public abstract class OpsMetricsStoreConformance : StoreConformance
+{
+    private static readonly DateTimeOffset H0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+
+    protected abstract IOpsMetricsStore Create();
+
+    private static OpsMetricsRow Row(int hour, string tenant, long requests) =>
+        new(H0.AddHours(hour), tenant, "web", requests, new Dictionary<string, long> { ["429"] = 2 }, 3, 4, 1, 12.5, 80, 99);
+
+    [Fact]
+    public async Task Upsert_ReplacesTheRowOfAnHour_RecentReturnsNewestFirst_RemoveBeforeDropsOldHours()
+    {
+        var store = Create();
+        await store.UpsertAsync([Row(0, "acme", 1), Row(1, "acme", 5)], default);
+        await store.UpsertAsync([Row(1, "acme", 7), Row(1, "globex", 2)], default);
+
+        var rows = await store.RecentAsync(10, default);
+
+        Assert.Equal([(1, "acme", 7L), (1, "globex", 2L), (0, "acme", 1L)], rows.Select(r => ((int)(r.Hour - H0).TotalHours, r.Tenant, r.Requests)));
+        Assert.Equal(2, rows[0].ErrorsByStatus["429"]);
+        Assert.Equal(12.5, rows[0].TtftP95Ms);
+        Assert.Equal(1, await store.RemoveBeforeAsync(H0.AddHours(1), default));
+        Assert.Equal(2, (await store.RecentAsync(10, default)).Count);
+    }
+}
+
+public sealed class MemoryOpsMetricsStoreConformance : OpsMetricsStoreConformance
+{
+    protected override IOpsMetricsStore Create() => new MemoryOpsMetricsStore();
+}
+
+public sealed class SqliteOpsMetricsStoreConformance : OpsMetricsStoreConformance
+{
+    protected override IOpsMetricsStore Create() => new SqliteOpsMetricsStore(OpenSqlite("sluice-opsm-"));
+}

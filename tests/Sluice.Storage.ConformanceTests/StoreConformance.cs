@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Sluice.Storage.Sqlite;
+
+namespace Sluice.Storage.ConformanceTests;
+
+/// <summary>Base of the small store suites: SQLite backends open fresh databases here, closed with the test.</summary>
+public abstract class StoreConformance : IAsyncLifetime
+{
+    private readonly List<SqliteDatabase> _databases = [];
+
+    protected SqliteDatabase OpenSqlite(string prefix)
+    {
+        var db = new SqliteDatabase(Path.Combine(Directory.CreateTempSubdirectory(prefix).FullName, "sluice.db"), "normal", NullLogger<SqliteDatabase>.Instance);
+        _databases.Add(db);
+        return db;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var db in _databases)
+        {
+            await db.DisposeAsync();
+        }
+    }
+}
