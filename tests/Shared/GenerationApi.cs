@@ -8,6 +8,9 @@ namespace Sluice.Testing;
 /// <summary>Helpers over the generations API: create, wait, and read a generation's events as a client does.</summary>
 public static class GenerationApi
 {
+    /// <summary>A simulated generation that runs until cancelled (20 tokens/s for 100,000 tokens): it holds its place.</summary>
+    public const string EndlessGeneration = """{"model":"simulated/default","messages":[{"role":"user","content":"slow"}],"simulate":{"output_tokens":100000,"tokens_per_second":20}}""";
+
     public static async Task<JsonElement> CreateGenerationAsync(this HttpClient client, string json, string? idempotencyKey = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/generations") { Content = new StringContent(json, Encoding.UTF8, "application/json") };

@@ -9,7 +9,7 @@ namespace Sluice.Server.FunctionalTests;
 /// <summary>Generations across admission limits, dropped clients and stopping nodes.</summary>
 public sealed class GenerationLifecycleTests
 {
-    private const string Slow = """{"model":"simulated/default","messages":[{"role":"user","content":"slow"}],"simulate":{"output_tokens":100000,"tokens_per_second":20}}""";
+    private const string Slow = GenerationApi.EndlessGeneration;
 
     [Fact]
     public async Task FullNode_Answers503WithRetryAfter_AndStoresNothing()

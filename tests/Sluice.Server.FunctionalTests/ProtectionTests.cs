@@ -8,7 +8,7 @@ namespace Sluice.Server.FunctionalTests;
 /// <summary>API.md sections 3 and 7: tenant rate limits and quotas, the emergency rate limit, shed endpoints, runtime limits.</summary>
 public sealed class ProtectionTests
 {
-    private const string Slow = """{"model":"simulated/default","messages":[{"role":"user","content":"slow"}],"simulate":{"output_tokens":100000,"tokens_per_second":20}}""";
+    private const string Slow = GenerationApi.EndlessGeneration;
 
     [Fact]
     public async Task TenantOverItsRateLimit_Gets429WithRetryAfter_WhileAnotherTenantIsUnaffected()

@@ -14,7 +14,10 @@ namespace Sluice.Http.Logs;
 internal sealed class LogStream(TimeProvider time) : ILoggerProvider
 {
     private const int QueuePerSubscriber = 1024;
-    private volatile Channel<LogEntry>[] _subscribers = [];
+    private volatile Subscription[] _subscriptions = [];
+
+    // The lowest level any subscriber asked for: below it nothing is formatted (None while nobody listens).
+    private volatile int _minimum = (int)LogLevel.None;
     private readonly object _lock = new();
     private readonly TimeProvider _time = time;
 
@@ -27,35 +30,41 @@ internal sealed class LogStream(TimeProvider time) : ILoggerProvider
             FullMode = BoundedChannelFullMode.DropOldest,
             SingleReader = true,
         });
+        var subscription = new Subscription(this, channel, minimum);
         lock (_lock)
         {
-            _subscribers = [.. _subscribers, channel];
+            _subscriptions = [.. _subscriptions, subscription];
+            _minimum = _subscriptions.Min(s => (int)s.Minimum);
         }
 
-        return new Subscription(this, channel, minimum);
+        return subscription;
     }
 
-    private void Unsubscribe(Channel<LogEntry> channel)
+    private void Unsubscribe(Subscription subscription)
     {
         lock (_lock)
         {
-            _subscribers = [.. _subscribers.Where(c => c != channel)];
+            _subscriptions = [.. _subscriptions.Where(s => s != subscription)];
+            _minimum = _subscriptions.Length == 0 ? (int)LogLevel.None : _subscriptions.Min(s => (int)s.Minimum);
         }
     }
 
     private void Publish(LogEntry entry)
     {
-        foreach (var subscriber in _subscribers)
+        foreach (var subscription in _subscriptions)
         {
-            subscriber.Writer.TryWrite(entry);
+            if (entry.Level >= subscription.Minimum)
+            {
+                subscription.Channel.Writer.TryWrite(entry);
+            }
         }
     }
 
     public void Dispose()
     {
-        foreach (var subscriber in _subscribers)
+        foreach (var subscription in _subscriptions)
         {
-            subscriber.Writer.TryComplete();
+            subscription.Channel.Writer.TryComplete();
         }
     }
 
@@ -65,14 +74,16 @@ internal sealed class LogStream(TimeProvider time) : ILoggerProvider
 
         public ChannelReader<LogEntry> Entries => channel.Reader;
 
-        public void Dispose() => owner.Unsubscribe(channel);
+        internal Channel<LogEntry> Channel => channel;
+
+        public void Dispose() => owner.Unsubscribe(this);
     }
 
     private sealed class Logger(LogStream owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None && owner._subscribers.Length > 0;
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None && (int)logLevel >= owner._minimum;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {

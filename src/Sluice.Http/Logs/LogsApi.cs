@@ -61,10 +61,7 @@ internal static class LogsApi
 
                 while (subscription.Entries.TryRead(out var entry))
                 {
-                    if (entry.Level >= subscription.Minimum)
-                    {
-                        output.Write(SseFrames.EncodeUnnumbered("log", entry.ToJson()));
-                    }
+                    output.Write(SseFrames.EncodeUnnumbered("log", entry.ToJson()));
                 }
 
                 await output.FlushAsync(ended.Token);
