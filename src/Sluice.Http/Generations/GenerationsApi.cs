@@ -42,7 +42,7 @@ internal static class GenerationsApi
     {
         if (!context.TryResolveTenant(out var tenant))
         {
-            await TenantMismatch().ExecuteAsync(context);
+            await Problem.TenantMismatch().ExecuteAsync(context);
             return;
         }
 
@@ -102,7 +102,7 @@ internal static class GenerationsApi
     {
         if (!context.TryResolveTenant(out var tenant))
         {
-            return TenantMismatch();
+            return Problem.TenantMismatch();
         }
 
         var record = GenerationIds.IsValid(id) ? await generations.GetAsync(tenant, id, context.RequestAborted) : null;
@@ -119,7 +119,7 @@ internal static class GenerationsApi
     {
         if (!context.TryResolveTenant(out var tenant))
         {
-            return TenantMismatch();
+            return Problem.TenantMismatch();
         }
 
         GenerationStatus? filter = null;
@@ -146,7 +146,7 @@ internal static class GenerationsApi
     {
         if (!context.TryResolveTenant(out var tenant))
         {
-            return TenantMismatch();
+            return Problem.TenantMismatch();
         }
 
         var outcome = GenerationIds.IsValid(id) ? await generations.CancelAsync(tenant, id, context.RequestAborted) : CancelOutcome.NotFound;
@@ -163,7 +163,7 @@ internal static class GenerationsApi
     {
         if (!context.TryResolveTenant(out var tenant))
         {
-            await TenantMismatch().ExecuteAsync(context);
+            await Problem.TenantMismatch().ExecuteAsync(context);
             return;
         }
 
@@ -242,9 +242,6 @@ internal static class GenerationsApi
 
     internal static bool AcceptsEventStream(HttpContext context) =>
         context.Request.Headers.Accept.Any(a => a is not null && a.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase));
-
-    private static IResult TenantMismatch() =>
-        Problem.Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.", "X-Tenant-Key must name the credential's own tenant.");
 
     internal sealed record CreatedView(string Id, string Status, string EventsUrl, DateTimeOffset CreatedAt);
 

@@ -110,7 +110,7 @@ internal static class PromptsApi
     {
         if (!context.TryResolveTenant(out tenant))
         {
-            return Problem.Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.", "X-Tenant-Key must name the credential's own tenant.");
+            return Problem.TenantMismatch();
         }
 
         return Identifiers.IsValidStreamId(promptId) ? null : Problem.BadRequest(ProblemCodes.InvalidRequest, "The prompt id must match [A-Za-z0-9._:-]{1,128}.");

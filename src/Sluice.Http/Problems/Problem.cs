@@ -25,6 +25,10 @@ internal static class Problem
 
     public static IResult BadRequest(string code, string detail) => Result(StatusCodes.Status400BadRequest, code, "The request is not valid.", detail);
 
+    /// <summary><c>X-Tenant-Key</c> names another tenant than a tenant key's own (or an invalid one for an admin key).</summary>
+    public static IResult TenantMismatch() =>
+        Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.", "X-Tenant-Key must name the credential's own tenant.");
+
     public static IResult NotFound(string what) => Result(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found.", what + " does not exist.");
 
     private sealed class ProblemResult(ProblemDetails problem, TimeSpan? retryAfter) : IResult

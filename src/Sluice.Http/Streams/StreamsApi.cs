@@ -151,8 +151,7 @@ internal static class StreamsApi
 
         if (!context.TryResolveTenant(out var tenant))
         {
-            return Problem.Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.",
-                "X-Tenant-Key must name the credential's own tenant.");
+            return Problem.TenantMismatch();
         }
 
         key = new StreamKey(tenant, streamId);
