@@ -25,9 +25,12 @@ internal sealed class ModelCatalog : IModelCatalog
     private readonly ConcurrentDictionary<(string Provider, string Model), IChatClient> _clients = new();
     private readonly IReadOnlyList<ModelRoute> _listed;
 
-    public ModelCatalog(IOptions<SluiceOptions> options, TimeProvider time)
+    private readonly IOptionsMonitor<SluiceOptions> _live;
+
+    public ModelCatalog(IOptions<SluiceOptions> options, IOptionsMonitor<SluiceOptions> live, TimeProvider time)
     {
         _time = time;
+        _live = live;
         _providers = Effective(options.Value.Providers);
         _aliases = new Dictionary<string, ModelOptions>(options.Value.Models, StringComparer.Ordinal);
         var listed = new List<ModelRoute>();
@@ -133,7 +136,9 @@ internal sealed class ModelCatalog : IModelCatalog
     private ProviderTarget Target(string name, ProviderOptions provider, string model) =>
         new(name, model, provider.Type, _clients.GetOrAdd((name, model), key => Create(key.Provider, provider, key.Model)), provider.FirstTokenTimeout, provider.IdleTimeout)
         {
-            SimulateDefaults = provider.Type == ProviderTarget.SimulatedType ? provider.Simulate : null,
+            // Read live: a simulated provider's shape (its failure rate above all) can change without a restart.
+            SimulateDefaults = provider.Type != ProviderTarget.SimulatedType ? null
+                : _live.CurrentValue.Providers.TryGetValue(name, out var current) ? current.Simulate : provider.Simulate,
         };
 
     private IChatClient Create(string name, ProviderOptions provider, string model)

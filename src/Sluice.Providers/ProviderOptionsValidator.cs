@@ -37,6 +37,29 @@ internal sealed class ProviderOptionsValidator : IValidateOptions<SluiceOptions>
                 errors.Add($"{key}:FirstTokenTimeout and {key}:IdleTimeout must be positive TimeSpans such as 00:00:30.");
             }
 
+            if (o.TotalTimeout < TimeSpan.FromMilliseconds(10) || o.TotalTimeout > TimeSpan.FromDays(1))
+            {
+                errors.Add($"{key}:TotalTimeout must be between 00:00:00.01 and 1.00:00:00, such as 00:10:00.");
+            }
+
+            if (o.Retry.MaxRetries is < 0 or > 10 || o.Retry.Delay < TimeSpan.Zero || o.Retry.Delay > TimeSpan.FromMinutes(1))
+            {
+                errors.Add($"{key}:Retry:MaxRetries must be 0 to 10 and {key}:Retry:Delay 0 to 00:01:00.");
+            }
+
+            // Polly's own bounds, checked here so a bad value stops the start instead of the first generation.
+            var breaker = o.CircuitBreaker;
+            if (breaker.FailureRatio is <= 0 or > 1 || breaker.MinimumThroughput < 2
+                || breaker.SamplingDuration < TimeSpan.FromMilliseconds(500) || breaker.BreakDuration < TimeSpan.FromMilliseconds(500))
+            {
+                errors.Add($"{key}:CircuitBreaker needs FailureRatio in (0, 1], MinimumThroughput of at least 2, SamplingDuration and BreakDuration of at least 00:00:00.5.");
+            }
+
+            if (o.Simulate.FailRate is < 0 or > 1 or double.NaN)
+            {
+                errors.Add($"{key}:Simulate:FailRate must be between 0 and 1 (got {o.Simulate.FailRate}).");
+            }
+
             if (o.Simulate.Fail is { } fail && !FailModes.Contains(fail))
             {
                 errors.Add($"{key}:Simulate:Fail must be one of {string.Join(", ", FailModes)} (got '{fail}').");

@@ -30,6 +30,12 @@ public sealed class ProviderOptions
     /// <summary><c>IdleTimeout</c>: silence between two outputs longer than this ends the stream with a retryable error.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary><c>TotalTimeout</c>: an attempt still running after this long fails with a retryable <c>provider_timeout</c> (before the first token it may fall back).</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary><c>Retry</c>: attempts again on the same provider, only while nothing has been exposed to clients.</summary>
+    public RetryOptions Retry { get; set; } = new();
+
     /// <summary><c>Simulate</c>: defaults of the simulated provider's runs (a request's <c>simulate</c> overrides them).</summary>
     public SimulateOptions Simulate { get; set; } = new();
 
@@ -48,6 +54,19 @@ public sealed class CircuitBreakerOptions
 
     /// <summary>How long the circuit stays open before one trial attempt (half-open).</summary>
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>
+/// Retries on one provider before the chain moves on (Polly retry, exponential backoff with jitter). Off by
+/// default: the next link of a fallback chain is usually a faster retry than the provider that just failed.
+/// </summary>
+public sealed class RetryOptions
+{
+    /// <summary><c>MaxRetries</c>: 0 to 10 more attempts after a retryable failure before the first token.</summary>
+    public int MaxRetries { get; set; }
+
+    /// <summary><c>Delay</c>: the first backoff; each next one doubles.</summary>
+    public TimeSpan Delay { get; set; } = TimeSpan.FromMilliseconds(200);
 }
 
 /// <summary>The shape of one simulated run (API.md section 5, <c>simulate</c>).</summary>
@@ -69,6 +88,13 @@ public sealed class SimulateOptions
 
     public int? Citations { get; set; }
 
+    /// <summary>
+    /// Provider configuration only: the fraction (0 to 1) of runs that fail, in the <see cref="Fail"/> mode
+    /// (<c>before_first_token</c> when unset), spread evenly over the runs. Read live, so a game day can raise
+    /// and lower it in appsettings.json without a restart.
+    /// </summary>
+    public double? FailRate { get; set; }
+
     /// <summary>Seed of the deterministic text; by default derived from the messages.</summary>
     public int? Seed { get; set; }
 
@@ -87,6 +113,7 @@ public sealed class SimulateOptions
         Citations = Citations ?? defaults.Citations,
         Seed = Seed ?? defaults.Seed,
         Text = Text ?? defaults.Text,
+        FailRate = FailRate ?? defaults.FailRate,
     };
 }
 

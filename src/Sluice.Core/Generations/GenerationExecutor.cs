@@ -45,11 +45,13 @@ internal sealed partial class GenerationExecutor(
             }
 
             used = target;
-            run.ResetAttempt();
-            var attemptStarted = time.GetTimestamp();
             try
             {
-                await resilience.ExecuteAsync(target.Provider, ct => AttemptAsync(job, target, writer, run, ct, attemptStarted), cancel);
+                await resilience.ExecuteAsync(target.Provider, ct =>
+                {
+                    run.ResetAttempt();
+                    return AttemptAsync(job, target, writer, run, ct, time.GetTimestamp());
+                }, () => writer.Written == 0, cancel);
                 resilience.Report(target.Provider, true, run.AttemptTtftMs);
                 failure = null;
                 break;

@@ -2,18 +2,22 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
 using Sluice.Configuration;
 using Sluice.Generations;
 
 namespace Sluice.Resilience;
 
 /// <summary>
-/// Per-provider resilience: a Polly circuit breaker around each attempt, health from live traffic, and the
-/// operator's kill-switch with its expiry. The executor asks here before it calls a provider and reports
+/// Per-provider resilience: a Polly pipeline around each call (retry while nothing is exposed, then the
+/// circuit breaker, then the total timeout, innermost so that the breaker counts timeouts), health from
+/// live traffic, and the operator's kill-switch with its expiry. The executor asks here before it calls a provider and reports
 /// every attempt; fallback itself stays in the executor, because only it knows whether a token was exposed.
 /// </summary>
 public sealed class ProviderResilience
 {
+    private static readonly ResiliencePropertyKey<Func<bool>> CanRetryKey = new("sluice.can_retry");
     private readonly ConcurrentDictionary<string, Entry> _providers = new(StringComparer.Ordinal);
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly TimeProvider _time;
@@ -24,17 +28,31 @@ public sealed class ProviderResilience
         _time = time;
     }
 
-    /// <summary>Runs one attempt through the provider's circuit breaker; an open circuit throws <see cref="ProviderException"/> at once.</summary>
-    public async Task ExecuteAsync(string provider, Func<CancellationToken, Task> attempt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a call through the provider's pipeline. <paramref name="attempt"/> may run more than once, but only
+    /// while <paramref name="canRetry"/> says nothing was exposed. An open circuit throws
+    /// <see cref="ProviderException"/> at once, as does the total timeout.
+    /// </summary>
+    public async Task ExecuteAsync(string provider, Func<CancellationToken, Task> attempt, Func<bool> canRetry, CancellationToken cancellationToken)
     {
         var entry = Get(provider);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(CanRetryKey, canRetry);
         try
         {
-            await entry.Pipeline.ExecuteAsync(static async (state, ct) => await state(ct), attempt, cancellationToken);
+            await entry.Pipeline.ExecuteAsync(static async (ctx, state) => await state(ctx.CancellationToken), context, attempt);
         }
         catch (BrokenCircuitException ex)
         {
             throw new ProviderException(ErrorCodes.ProviderUnavailable, $"{provider}: the circuit is open after repeated failures; retry after {ex.RetryAfter?.TotalSeconds ?? 0:0} s.", true, ex);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            throw new ProviderException(ErrorCodes.ProviderTimeout, $"{provider}: the call did not finish within {ex.Timeout.TotalSeconds:0.###} s.", true, ex);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
@@ -98,10 +116,32 @@ public sealed class ProviderResilience
 
         public Entry(string provider, SluiceOptions options, TimeProvider time)
         {
-            var breaker = options.Providers.TryGetValue(provider, out var p) ? p.CircuitBreaker : new CircuitBreakerOptions();
+            var settings = options.Providers.TryGetValue(provider, out var p) ? p : new ProviderOptions();
+            var breaker = settings.CircuitBreaker;
             Health = new ProviderHealth(time);
             Circuit = new CircuitBreakerStateProvider();
-            Pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
+            var builder = new ResiliencePipelineBuilder { TimeProvider = time };
+            if (settings.Retry.MaxRetries > 0)
+            {
+                builder.AddRetry(new RetryStrategyOptions
+                {
+                    MaxRetryAttempts = settings.Retry.MaxRetries,
+                    Delay = settings.Retry.Delay,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    // Never once a token is out: a second attempt would send the client its tokens again.
+                    ShouldHandle = args => ValueTask.FromResult(
+                        args.Outcome.Exception is ProviderException { Retryable: true } or TimeoutRejectedException
+                        && args.Context.Properties.TryGetValue(CanRetryKey, out var canRetry) && canRetry()),
+                    OnRetry = _ =>
+                    {
+                        Health.Record(false, null);
+                        return default;
+                    },
+                });
+            }
+
+            Pipeline = builder
                 .AddCircuitBreaker(new CircuitBreakerStrategyOptions
                 {
                     FailureRatio = breaker.FailureRatio,
@@ -109,9 +149,10 @@ public sealed class ProviderResilience
                     SamplingDuration = breaker.SamplingDuration,
                     BreakDuration = breaker.BreakDuration,
                     StateProvider = Circuit,
-                    // A provider failure counts; a generation cancelled by its caller does not.
-                    ShouldHandle = new PredicateBuilder().Handle<ProviderException>(),
+                    // A provider failure or timeout counts; a generation cancelled by its caller does not.
+                    ShouldHandle = new PredicateBuilder().Handle<ProviderException>().Handle<TimeoutRejectedException>(),
                 })
+                .AddTimeout(settings.TotalTimeout)
                 .Build();
         }
 

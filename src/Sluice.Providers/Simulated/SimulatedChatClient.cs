@@ -21,6 +21,8 @@ internal sealed class SimulatedChatClient(string providerName, TimeProvider time
         "before", "the", "first", "byte", "is", "written", "proxies", "never", "buffer", "heartbeats", "keep", "connections", "alive",
     ];
 
+    private long _runs;
+
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -36,6 +38,15 @@ internal sealed class SimulatedChatClient(string providerName, TimeProvider time
         var count = max is { } m && m < planned ? m : planned;
         var finish = max is { } m2 && m2 < planned ? ChatFinishReason.Length : ChatFinishReason.Stop;
         var fail = shape.Fail ?? "none";
+        if (shape.FailRate is { } rate)
+        {
+            // Evenly spread, not random: run n fails when floor(n * rate) steps up, so a rate of 0.25 fails
+            // exactly one run in four and a test or game day sees the same pattern every time.
+            var n = Interlocked.Increment(ref _runs);
+            var fails = Math.Floor(n * rate) > Math.Floor((n - 1) * rate);
+            fail = !fails ? "none" : fail == "none" ? "before_first_token" : fail;
+        }
+
         var failAfter = shape.FailAfterTokens ?? (fail == "mid_stream" ? Math.Max(1, count / 2) : 0);
         var interval = shape.TokensPerSecond is > 0 and var tps ? TimeSpan.FromSeconds(1 / tps) : TimeSpan.Zero;
         var inputTokens = list.Sum(message => CountWords(message.Text));

@@ -1,0 +1,181 @@
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+using Sluice.Testing;
+
+namespace Sluice.Server.FunctionalTests;
+
+/// <summary>
+/// Issue 5's must-show: a <c>simulated</c> provider failing at a set rate under concurrent load opens its circuit,
+/// traffic moves to the fallback, the circuit half-opens (one trial, the rest still fall back) and closes when the
+/// provider recovers, and no client ever sees a token twice. The failure rate is changed live through
+/// configuration reload, as an operator would on a game day; the breaker runs on a fake clock.
+/// </summary>
+public sealed class CircuitUnderLoadTests : IAsyncLifetime
+{
+    private const int Concurrency = 16;
+    private const string Prompt = """{"model":"chat","messages":[{"role":"user","content":"what happens when a provider fails"}]}""";
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+    private readonly LiveSettings _live = new(new Dictionary<string, string?>
+    {
+        ["Sluice:Providers:flaky:Simulate:FailRate"] = "0.5",
+    });
+
+    private SluiceTestServer _server = null!;
+    private HttpClient _client = null!;
+    private string _expectedText = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await SluiceTestServer.StartAsync("sqlite", new Dictionary<string, string>
+        {
+            ["Sluice:Providers:flaky:Type"] = "simulated",
+            ["Sluice:Providers:flaky:CircuitBreaker:MinimumThroughput"] = "10",
+            ["Sluice:Providers:flaky:CircuitBreaker:FailureRatio"] = "0.4",
+            ["Sluice:Providers:flaky:CircuitBreaker:SamplingDuration"] = "00:10:00",
+            ["Sluice:Providers:flaky:CircuitBreaker:BreakDuration"] = "00:00:30",
+            ["Sluice:Models:chat:Chain:0"] = "flaky/default",
+            ["Sluice:Models:chat:Chain:1"] = "simulated/default",
+        }, configure: b =>
+        {
+            ((IConfigurationBuilder)b.Configuration).Add(_live);
+            b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time));
+        });
+        _client = _server.CreateClient();
+
+        // Both providers are the simulated one, so the same prompt gives the same text from either: a token
+        // written twice (a fallback after exposure) would show as a longer text.
+        var direct = Prompt.Replace("\"chat\"", "\"simulated/default\"", StringComparison.Ordinal);
+        var id = (await _client.CreateGenerationAsync(direct)).GetProperty("id").GetString()!;
+        _expectedText = GenerationApi.Text(await _client.ReadEventsAsync(id));
+        Assert.Equal(24, _expectedText.Split(' ').Length);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task FailingAtASetRate_UnderLoad_TheCircuitOpens_TrafficFallsBack_ThenHalfOpensAndCloses_WithNoRepeatedToken()
+    {
+        // One run in two fails before its first token, 16 clients at a time.
+        var failing = await LoadAsync(120);
+        Assert.Contains(failing, r => r.Provider == "flaky");
+        Assert.Contains(failing, r => r.Provider == "simulated");
+        var open = await ProviderAsync("flaky");
+        Assert.Equal("open", open.GetProperty("circuit_state").GetString());
+        Assert.Equal("down", open.GetProperty("state").GetString());
+        var attempts = open.GetProperty("attempts5m").GetInt32();
+        Assert.InRange(attempts, 10, 119); // once open, generations stopped calling it at all
+
+        // While open, every generation goes straight to the fallback.
+        Assert.All(await LoadAsync(40), r => Assert.Equal("simulated", r.Provider));
+        Assert.Equal(attempts, (await ProviderAsync("flaky")).GetProperty("attempts5m").GetInt32());
+
+        // The provider recovers, slowly at first: its trial run takes 500 ms to its first token.
+        _live.Change("Sluice:Providers:flaky:Simulate:FailRate", "0");
+        _live.Change("Sluice:Providers:flaky:Simulate:TtftMs", "500");
+        _time.Advance(TimeSpan.FromSeconds(31));
+        var trialId = (await _client.CreateGenerationAsync(Prompt)).GetProperty("id").GetString()!;
+        var trial = _client.ReadEventsAsync(trialId);
+        var halfOpen = await WaitCircuitAsync("half_open");
+        Assert.Equal("degraded", halfOpen.GetProperty("state").GetString());
+
+        // Half-open lets one trial through; everything else still falls back meanwhile.
+        Assert.All(await LoadAsync(Concurrency), r => Assert.Equal("simulated", r.Provider));
+
+        // Drive the fake clock until the trial's first token is due; the success closes the circuit.
+        for (var step = 0; !trial.IsCompleted && step < 1_000; step++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.WhenAny(trial, Task.Delay(10));
+        }
+
+        var trialItems = await trial;
+        Assert.Equal("flaky", Check(trialItems).Provider);
+        var closed = await ProviderAsync("flaky");
+        Assert.Equal("closed", closed.GetProperty("circuit_state").GetString());
+
+        // Recovered: under the same load, the primary serves every generation again.
+        _live.Change("Sluice:Providers:flaky:Simulate:TtftMs", "0");
+        Assert.All(await LoadAsync(60), r => Assert.Equal("flaky", r.Provider));
+        var recovered = await ProviderAsync("flaky");
+        Assert.Equal("closed", recovered.GetProperty("circuit_state").GetString());
+        Assert.True(recovered.GetProperty("success_rate").GetDouble() > open.GetProperty("success_rate").GetDouble());
+    }
+
+    private async Task<Outcome[]> LoadAsync(int count)
+    {
+        var results = new Outcome[count];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                var id = (await _client.CreateGenerationAsync(Prompt)).GetProperty("id").GetString()!;
+                results[i] = Check(await _client.ReadEventsAsync(id));
+            }
+        }));
+        return results;
+    }
+
+    /// <summary>One client's whole stream: ids 1..n in order, one run's text exactly, and a clean <c>done</c>.</summary>
+    private Outcome Check(List<SseItem<string>> items)
+    {
+        Assert.Equal(Enumerable.Range(1, items.Count).Select(n => n.ToString(System.Globalization.CultureInfo.InvariantCulture)), items.Select(i => i.EventId));
+        Assert.DoesNotContain(items, i => i.EventType == "error");
+        Assert.Equal("done", items[^1].EventType);
+        Assert.Equal(_expectedText, GenerationApi.Text(items));
+        Assert.Equal(24, items.Count(i => i.EventType == "token"));
+        var done = JsonDocument.Parse(items[^1].Data).RootElement;
+        Assert.Equal(24, done.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+        return new Outcome(done.GetProperty("provider").GetString()!);
+    }
+
+    private async Task<JsonElement> WaitCircuitAsync(string state)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var provider = await ProviderAsync("flaky");
+            if (provider.GetProperty("circuit_state").GetString() == state || attempt > 2_000)
+            {
+                Assert.Equal(state, provider.GetProperty("circuit_state").GetString());
+                return provider;
+            }
+
+            await Task.Yield();
+        }
+    }
+
+    private async Task<JsonElement> ProviderAsync(string name) =>
+        (await _client.GetJsonAsync("/v1/ops/llm/providers/health")).GetProperty("providers").EnumerateArray()
+            .Single(p => p.GetProperty("provider").GetString() == name);
+
+    private sealed record Outcome(string Provider);
+
+    /// <summary>Configuration that changes while the server runs, raising the same reload a changed appsettings.json raises.</summary>
+    private sealed class LiveSettings(IDictionary<string, string?> initial) : ConfigurationProvider, IConfigurationSource
+    {
+        public override void Load()
+        {
+            foreach (var (key, value) in initial)
+            {
+                Data[key] = value;
+            }
+        }
+
+        public void Change(string key, string value)
+        {
+            Data[key] = value;
+            OnReload();
+        }
+
+        public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
+    }
+}
