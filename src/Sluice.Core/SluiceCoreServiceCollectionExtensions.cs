@@ -60,6 +60,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<Audit.IAuditLog, MemoryAuditLog>();
         services.TryAddSingleton<Ops.ITraceLog, MemoryTraceLog>();
         services.TryAddSingleton<Ops.IOpsMetricsStore, MemoryOpsMetricsStore>();
+        services.TryAddSingleton<Ops.IOpsIdempotencyStore, MemoryOpsIdempotencyStore>();
         return services;
     }
 }

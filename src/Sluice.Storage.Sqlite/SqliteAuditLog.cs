@@ -32,6 +32,13 @@ public sealed class SqliteAuditLog(SqliteDatabase db) : IAuditLog
         return ValueTask.FromResult<IReadOnlyList<AuditEntry>>(list);
     }
 
+    public async ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        {
+            c.CommandText = "DELETE FROM audit WHERE at < $cutoff";
+            c.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
+        }), cancellationToken);
+
     private static string? Nullable(SqliteDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
 
     private sealed class AppendWrite(AuditEntry e) : SqliteWrite<long>

@@ -302,6 +302,14 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             e2e_p95_ms REAL,
             output_tokens INTEGER NOT NULL,
             PRIMARY KEY(hour, tenant, channel)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS ops_idempotency(
+            scope TEXT PRIMARY KEY,
+            request_hash TEXT NOT NULL,
+            claimed_at INTEGER NOT NULL,
+            status INTEGER,
+            content_type TEXT,
+            body BLOB) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS ops_idempotency_claimed ON ops_idempotency(claimed_at);
         CREATE TABLE IF NOT EXISTS prompts(
             tenant TEXT NOT NULL,
             prompt_id TEXT NOT NULL,

@@ -19,6 +19,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<Sluice.Audit.IAuditLog, SqliteAuditLog>();
         services.TryAddSingleton<Sluice.Ops.ITraceLog, SqliteTraceLog>();
         services.TryAddSingleton<Sluice.Ops.IOpsMetricsStore, SqliteOpsMetricsStore>();
+        services.TryAddSingleton<Sluice.Ops.IOpsIdempotencyStore, SqliteOpsIdempotencyStore>();
         return services;
     }
 }

@@ -109,6 +109,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         // The same Idempotency-Key replays the first answer and changes nothing; with another body it is refused.
         using var again = await KillAsync("openai", """{"action":"enable","reason":"upstream returns garbage","effective_seconds":60}""", "kill-1");
         Assert.Equal(await enable.Content.ReadAsStringAsync(), await again.Content.ReadAsStringAsync());
+        Assert.Equal("true", Assert.Single(again.Headers.GetValues("Idempotent-Replayed")));
         using var reused = await KillAsync("openai", """{"action":"enable","reason":"other","effective_seconds":5}""", "kill-1");
         Assert.Equal("idempotency_key_reused", (await reused.ProblemAsync(422)).GetProperty("code").GetString());
         Assert.Single((await _client.GetJsonAsync("/v1/ops/audit")).GetProperty("data").EnumerateArray(), e => e.GetProperty("action").GetString() == "kill_switch_enabled");

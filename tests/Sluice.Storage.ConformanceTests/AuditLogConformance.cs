@@ -41,6 +41,23 @@ public abstract class AuditLogConformance : StoreConformance
         Assert.Equal(["a2", "a1"], (await log.QueryAsync(T0, T0.AddHours(1), 1, 2, default)).Select(e => e.Action));
         Assert.Equal(["a0"], (await log.QueryAsync(T0, T0.AddHours(1), 2, 2, default)).Select(e => e.Action));
     }
+
+    [Fact]
+    public async Task RemoveBefore_DropsOnlyOlderEntries_AndIdsKeepIncreasing()
+    {
+        var log = Create();
+        for (var i = 0; i < 4; i++)
+        {
+            await log.AppendAsync(Entry(i, "a" + i), default);
+        }
+
+        Assert.Equal(2, await log.RemoveBeforeAsync(T0.AddMinutes(2), default));
+        var last = await log.AppendAsync(Entry(5, "a5"), default);
+
+        var left = await log.QueryAsync(T0, T0.AddHours(1), 0, 10, default);
+        Assert.Equal(["a5", "a3", "a2"], left.Select(e => e.Action));
+        Assert.True(last.Id > left[1].Id);
+    }
 }
 
 public sealed class MemoryAuditLogConformance : AuditLogConformance

@@ -24,4 +24,7 @@ public interface IAuditLog
 
     /// <summary>Entries with <paramref name="from"/> &lt;= at &lt; <paramref name="to"/>, newest first, one page.</summary>
     ValueTask<IReadOnlyList<AuditEntry>> QueryAsync(DateTimeOffset from, DateTimeOffset to, int page, int size, CancellationToken cancellationToken);
+
+    /// <summary>Removes entries older than <paramref name="cutoff"/> (<c>Sluice:Retention:Audit</c>).</summary>
+    ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
 }

@@ -75,6 +75,9 @@ public sealed class RetentionOptions
     /// <summary><c>Sluice:Retention:OpsMetrics</c>: how long hourly rows of <c>/v1/ops/metrics/summary</c> are kept.</summary>
     public TimeSpan OpsMetrics { get; set; } = TimeSpan.FromDays(90);
 
+    /// <summary><c>Sluice:Retention:Audit</c>: how long the audit trail (<c>/v1/ops/audit</c>) is kept.</summary>
+    public TimeSpan Audit { get; set; } = TimeSpan.FromDays(400);
+
     /// <summary><c>Sluice:Retention:SweepInterval</c>: how often age retention runs.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

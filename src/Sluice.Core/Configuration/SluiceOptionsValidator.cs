@@ -45,6 +45,7 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
         Positive(errors, "Sluice:Retention:Age", o.Retention.Age, TimeSpan.FromSeconds(1));
         Positive(errors, "Sluice:Retention:TraceEvents", o.Retention.TraceEvents, TimeSpan.FromMinutes(1));
         Positive(errors, "Sluice:Retention:OpsMetrics", o.Retention.OpsMetrics, TimeSpan.FromHours(1));
+        Positive(errors, "Sluice:Retention:Audit", o.Retention.Audit, TimeSpan.FromDays(1));
         Positive(errors, "Sluice:Retention:SweepInterval", o.Retention.SweepInterval, TimeSpan.FromMilliseconds(100));
         AtLeast(errors, "Sluice:Retention:MaxEventsPerStream", o.Retention.MaxEventsPerStream, 1);
         AtLeast(errors, "Sluice:Limits:MaxEventBytes", o.Limits.MaxEventBytes, 16);

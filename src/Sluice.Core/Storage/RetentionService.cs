@@ -6,9 +6,13 @@ using Sluice.Fanout;
 
 namespace Sluice.Storage;
 
-/// <summary>Removes streams whose last event is older than <c>Sluice:Retention:Age</c>, and finished generations older than <c>Sluice:Generations:Retention</c>.</summary>
+/// <summary>
+/// Removes streams whose last event is older than <c>Sluice:Retention:Age</c>, finished generations older than
+/// <c>Sluice:Generations:Retention</c>, and the ops records (trace events, hourly metrics, ops Idempotency-Keys,
+/// audit) past their own retention.
+/// </summary>
 internal sealed partial class RetentionService(
-    StreamHub hub, Generations.IGenerationStore generations, Ops.ITraceLog traces, Ops.IOpsMetricsStore opsMetrics, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+    StreamHub hub, Generations.IGenerationStore generations, Ops.ITraceLog traces, Ops.IOpsMetricsStore opsMetrics, Ops.IOpsIdempotencyStore opsIdempotency, Audit.IAuditLog audit, IOptionsMonitor<SluiceOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -39,6 +43,8 @@ internal sealed partial class RetentionService(
             await generations.RemoveFinishedAsync(time.GetUtcNow() - options.CurrentValue.Generations.Retention, cancellationToken);
             await traces.RemoveBeforeAsync(time.GetUtcNow() - options.CurrentValue.Retention.TraceEvents, cancellationToken);
             await opsMetrics.RemoveBeforeAsync(time.GetUtcNow() - options.CurrentValue.Retention.OpsMetrics, cancellationToken);
+            await opsIdempotency.RemoveBeforeAsync(time.GetUtcNow() - options.CurrentValue.Generations.IdempotencyWindow, cancellationToken);
+            await audit.RemoveBeforeAsync(time.GetUtcNow() - options.CurrentValue.Retention.Audit, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

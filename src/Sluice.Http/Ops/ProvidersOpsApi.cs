@@ -1,8 +1,9 @@
-using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Sluice.Configuration;
 using Sluice.Generations;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
@@ -97,13 +98,16 @@ internal static class OpsJson
 
 /// <summary>
 /// API.md section 6: every mutating ops call needs <c>Idempotency-Key</c>; the same key again replays the first
-/// response with no second effect, and the same key with another body is refused (422). Node-local and
-/// in memory for 24 h (bounded); the store-backed version comes with cluster mode.
+/// response with no second effect (marked <c>Idempotent-Replayed: true</c>), the same key with another body is
+/// refused (422), and the same key while its first call still runs is told so (409 with <c>Retry-After</c>).
+/// Keys live in the store for <c>Sluice:Generations:IdempotencyWindow</c>, scoped to the caller's key and route.
 /// </summary>
-internal sealed class OpsIdempotency(TimeProvider time)
+internal sealed class OpsIdempotency(Sluice.Ops.IOpsIdempotencyStore store, TimeProvider time, IOptionsMonitor<SluiceOptions> options)
 {
-    private const int MaxKeys = 10_000;
-    private readonly ConcurrentDictionary<string, Entry> _responses = new(StringComparer.Ordinal);
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
+    /// <summary>An unfinished claim older than this belongs to a call whose node died; the same request may run again.</summary>
+    private static readonly TimeSpan PendingLease = TimeSpan.FromMinutes(1);
 
     public async Task<IResult> RunAsync(HttpContext context, byte[] body, Func<Task<IResult>> action)
     {
@@ -115,35 +119,48 @@ internal sealed class OpsIdempotency(TimeProvider time)
 
         var hash = Generations.GenerationsApi.Hash(body);
         var scope = context.GetCaller().KeyId + "|" + context.Request.Path + "|" + key;
-        Trim();
-        var mine = new Entry(time.GetUtcNow());
-        var entry = _responses.GetOrAdd(scope, mine);
-        if (entry == mine)
+        var now = time.GetUtcNow();
+        var claim = await store.ClaimAsync(scope, hash, now, now - options.CurrentValue.Generations.IdempotencyWindow, now - PendingLease, context.RequestAborted);
+        switch (claim.Outcome)
         {
-            try
-            {
-                mine.Response.SetResult(await ExecuteAsync(context, hash, action));
-            }
-            catch (Exception ex)
-            {
-                // Nothing to replay: the next call with this key runs again.
-                _responses.TryRemove(scope, out _);
-                mine.Response.SetException(ex);
-                throw;
-            }
+            case Sluice.Ops.OpsIdempotencyOutcome.Conflict:
+                return Problem.Result(StatusCodes.Status422UnprocessableEntity, "idempotency_key_reused", "The Idempotency-Key was reused.",
+                    "This Idempotency-Key was used with another request body.");
+            case Sluice.Ops.OpsIdempotencyOutcome.InProgress:
+                context.Response.Headers.RetryAfter = "1";
+                return Problem.Result(StatusCodes.Status409Conflict, "idempotency_key_in_progress", "A request with this Idempotency-Key is still running.",
+                    "Retry after a second to get its response.");
+            case Sluice.Ops.OpsIdempotencyOutcome.Completed:
+                context.Response.Headers[ReplayedHeader] = "true";
+                return new Replay(claim.Response!);
         }
 
-        var stored = await entry.Response.Task;
-        if (stored.Hash != hash)
+        Sluice.Ops.OpsStoredResponse stored;
+        try
         {
-            return Problem.Result(StatusCodes.Status422UnprocessableEntity, "idempotency_key_reused", "The Idempotency-Key was reused.",
-                "This Idempotency-Key was used with another request body.");
+            stored = await ExecuteAsync(context, action);
+        }
+        catch
+        {
+            // Nothing to replay: the next call with this key runs again.
+            await store.ReleaseAsync(scope, CancellationToken.None);
+            throw;
+        }
+
+        if (stored.Status >= 500)
+        {
+            await store.ReleaseAsync(scope, CancellationToken.None);
+        }
+        else
+        {
+            // The effect has happened: record it even if the caller has gone.
+            await store.CompleteAsync(scope, stored, CancellationToken.None);
         }
 
         return new Replay(stored);
     }
 
-    private static async Task<Stored> ExecuteAsync(HttpContext context, string hash, Func<Task<IResult>> action)
+    private static async Task<Sluice.Ops.OpsStoredResponse> ExecuteAsync(HttpContext context, Func<Task<IResult>> action)
     {
         // Run the action into a buffer, so the first response can be replayed byte for byte.
         var original = context.Response.Body;
@@ -158,36 +175,10 @@ internal sealed class OpsIdempotency(TimeProvider time)
             context.Response.Body = original;
         }
 
-        return new Stored(hash, context.Response.StatusCode, context.Response.ContentType, buffer.ToArray());
+        return new Sluice.Ops.OpsStoredResponse(context.Response.StatusCode, context.Response.ContentType, buffer.ToArray());
     }
 
-    private void Trim()
-    {
-        if (_responses.Count < MaxKeys)
-        {
-            return;
-        }
-
-        var cutoff = time.GetUtcNow().AddHours(-24);
-        foreach (var (scope, entry) in _responses)
-        {
-            if (entry.At < cutoff || _responses.Count >= MaxKeys)
-            {
-                _responses.TryRemove(scope, out _);
-            }
-        }
-    }
-
-    private sealed class Entry(DateTimeOffset at)
-    {
-        public DateTimeOffset At { get; } = at;
-
-        public TaskCompletionSource<Stored> Response { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed record Stored(string Hash, int Status, string? ContentType, byte[] Body);
-
-    private sealed class Replay(Stored stored) : IResult
+    private sealed class Replay(Sluice.Ops.OpsStoredResponse stored) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {

@@ -1,0 +1,61 @@
+using Sluice.Testing;
+
+namespace Sluice.Server.FunctionalTests;
+
+/// <summary>
+/// Ops Idempotency-Keys live in the store: a key replays its first response after a restart (and so on any node
+/// of a cluster sharing the store), with no second effect and one audit entry.
+/// </summary>
+public sealed class OpsIdempotencyTests
+{
+    private const string Rollback = """{"target_type":"prompt","target_id":"faq","to_version":1,"reason":"v2 regressed"}""";
+
+    [Fact]
+    public async Task AKeyReplaysItsFirstResponse_AfterARestart_WithNoSecondEffect()
+    {
+        string dataDir;
+        string first;
+        await using (var server = await SluiceTestServer.StartAsync("sqlite"))
+        {
+            dataDir = server.DataDir;
+            using var client = server.CreateClient();
+            using (var v1 = await client.PostJsonAsync("/v1/prompts/faq/versions", """{"template":"One {{q}}","model":"simulated/default"}"""))
+            using (var v2 = await client.PostJsonAsync("/v1/prompts/faq/versions", """{"template":"Two {{q}}","model":"simulated/default"}"""))
+            using (var approve = await client.PostAsync("/v1/prompts/faq/versions/2/approve", null))
+            {
+                await Api.EnsureAsync(approve, 200);
+            }
+
+            using var rollback = await PostAsync(client, "/v1/ops/rollbacks", Rollback, "rollback-faq-1");
+            await Api.EnsureAsync(rollback, 200);
+            Assert.False(rollback.Headers.Contains("Idempotent-Replayed"));
+            first = await rollback.Content.ReadAsStringAsync();
+
+            // Someone moves the prompt forward again after the rollback.
+            using var forward = await client.PostAsync("/v1/prompts/faq/versions/2/approve", null);
+            await Api.EnsureAsync(forward, 200);
+        }
+
+        await using (var restarted = await SluiceTestServer.StartAsync("sqlite", dataDir: dataDir))
+        {
+            using var client = restarted.CreateClient();
+            using var again = await PostAsync(client, "/v1/ops/rollbacks", Rollback, "rollback-faq-1");
+
+            Assert.Equal(200, (int)again.StatusCode);
+            Assert.Equal("true", Assert.Single(again.Headers.GetValues("Idempotent-Replayed")));
+            Assert.Equal(first, await again.Content.ReadAsStringAsync());
+            Assert.Equal(2, (await client.GetJsonAsync("/v1/prompts/faq")).GetProperty("active_version").GetInt32());
+            Assert.Single((await client.GetJsonAsync("/v1/ops/audit")).GetProperty("data").EnumerateArray(), e => e.GetProperty("action").GetString() == "rollback.prompt");
+
+            using var reused = await PostAsync(client, "/v1/ops/rollbacks", Rollback.Replace("v2 regressed", "other reason", StringComparison.Ordinal), "rollback-faq-1");
+            Assert.Equal("idempotency_key_reused", (await reused.ProblemAsync(422)).GetProperty("code").GetString());
+        }
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string path, string body, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("Idempotency-Key", key);
+        return await client.SendAsync(request);
+    }
+}
