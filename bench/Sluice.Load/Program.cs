@@ -6,7 +6,7 @@ using System.Text.Json;
 using Sluice.Load;
 
 // sseload for Sluice and its peers. Loopback only; every loop is bounded in count and time.
-// usage: Sluice.Load <idle|fanout|burst|publish|streams|generations|overhead> --target sluice|peer-a|peer-b --url http://127.0.0.1:PORT
+// usage: Sluice.Load <idle|fanout|burst|publish|streams|generations|overhead|ops-seed|ops> --target sluice|peer-a|peer-b --url http://127.0.0.1:PORT
 //        [--key KEY] [--pids 123,456] [scenario options]; prints one JSON line.
 var options = ParseArgs(args);
 if (options.Count == 0 || !options.ContainsKey("scenario"))
@@ -43,6 +43,8 @@ object result = Opt("scenario", "") switch
     "publish" => await PublishRateAsync(),
     "streams" => await StreamsAsync(),
     "generations" => await GenerationScenarios.GenerationsAsync(http, Opt("url", ""), target.Key!, Int("concurrency", 64), TimeSpan.FromSeconds(Int("duration", 10)), Int("tokens", 16)),
+    "ops-seed" => await OpsScenarios.SeedAsync(Opt("data-dir", ""), Int("events", 1_000_000), Int("days", 30), Int("tenants", 50), Int("channels", 4)),
+    "ops" => await OpsScenarios.QueryAsync(http, Opt("url", ""), target.Key!, Int("events", 1_000_000), Int("days", 30), Int("count", 300)),
     "overhead" => await GenerationScenarios.OverheadAsync(http, Opt("url", ""), target.Key!, Int("count", 500), Int("upstream-port", 18090)),
     var other => throw new ArgumentException($"unknown scenario '{other}'"),
 };

@@ -43,6 +43,9 @@ public static class SluiceHttpExtensions
         services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<Sluice.Http.Logs.LogStream>());
         services.AddProblemDetails();
         services.AddExceptionHandler<SluiceExceptionHandler>();
+        // A query or route value that does not bind (from=yesterday) must answer problem+json like every other
+        // bad input, not a bare 400: throwing hands it to the exception handler above.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;

@@ -23,16 +23,22 @@ public sealed class SqliteTraceLog(SqliteDatabase db) : ITraceLog
         using var connection = db.OpenReader();
         using var command = connection.CreateCommand();
         const string columns = "SELECT id, at, kind, trace_id, tenant, generation_id, detail FROM trace_events";
-        // One indexed branch per field rather than an OR, so SQLite never falls back to a scan.
+        // One indexed branch per field rather than an OR, so SQLite never falls back to a scan. Each branch reads
+        // only its covering index ((field, at) plus the rowid) and stops at offset + size entries, so a common
+        // kind (a million resume failures) is never materialised; only the one page's rows are then fetched.
+        const string range = "AND at >= $from AND at < $to ORDER BY at DESC, id DESC LIMIT $end";
         command.CommandText = string.IsNullOrEmpty(keyword)
             ? $"{columns} WHERE at >= $from AND at < $to ORDER BY at DESC, id DESC LIMIT $size OFFSET $offset"
             : $"""
-              SELECT * FROM (
-                {columns} WHERE kind = $kw AND at >= $from AND at < $to
-                UNION {columns} WHERE trace_id = $kw AND at >= $from AND at < $to
-                UNION {columns} WHERE generation_id = $kw AND at >= $from AND at < $to)
-              ORDER BY at DESC, id DESC LIMIT $size OFFSET $offset
+              {columns} WHERE id IN (
+                SELECT id FROM (
+                  SELECT * FROM (SELECT at, id FROM trace_events WHERE kind = $kw {range})
+                  UNION SELECT * FROM (SELECT at, id FROM trace_events WHERE trace_id = $kw {range})
+                  UNION SELECT * FROM (SELECT at, id FROM trace_events WHERE generation_id = $kw {range}))
+                ORDER BY at DESC, id DESC LIMIT $size OFFSET $offset)
+              ORDER BY at DESC, id DESC
               """;
+        command.Parameters.AddWithValue("$end", (long)(page + 1) * size);
         command.Parameters.AddWithValue("$kw", keyword ?? "");
         command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$to", to.ToUnixTimeMilliseconds());

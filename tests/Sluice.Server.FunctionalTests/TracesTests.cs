@@ -60,4 +60,19 @@ public sealed class TracesTests
         using var forbidden = await tenant.GetAsync("/v1/ops/traces");
         await forbidden.ProblemAsync(403);
     }
+
+    [Theory]
+    [InlineData("?page=-1")]
+    [InlineData("?size=0")]
+    [InlineData("?size=1001")]
+    [InlineData("?page=100&size=1000")]
+    [InlineData("?from=2026-12-01T10:00:00Z&to=2026-12-01T09:00:00Z")]
+    [InlineData("?from=yesterday")]
+    public async Task BadSearch_Is400ProblemJson(string query)
+    {
+        await using var server = await SluiceTestServer.StartAsync("memory");
+        using var admin = server.CreateClient();
+        using var response = await admin.GetAsync("/v1/ops/traces" + query);
+        await response.ProblemAsync(400);
+    }
 }

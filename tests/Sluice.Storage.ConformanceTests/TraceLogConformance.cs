@@ -27,6 +27,29 @@ public abstract class TraceLogConformance : StoreConformance
     }
 
     [Fact]
+    public async Task KeywordPages_AreContiguousAcrossFields_EachEventOnce_AndTiesKeepIdOrder()
+    {
+        var log = Create();
+        for (var i = 0; i < 25; i++)
+        {
+            // Every third event carries the keyword as its trace id and as its kind: it must still come once.
+            var kind = i % 3 == 0 ? "hot" : "other";
+            var trace = i % 3 == 0 || i % 5 == 0 ? "hot" : "t" + i;
+            var generation = i % 7 == 0 ? "hot" : null;
+            await log.AppendAsync(new TraceEvent(0, T0.AddSeconds(i / 2), kind, trace, "acme", generation, "e" + i), default);
+        }
+
+        var expected = Enumerable.Range(0, 25).Where(i => i % 3 == 0 || i % 5 == 0 || i % 7 == 0).Reverse().Select(i => "e" + i).ToList();
+        var pages = new List<string>();
+        for (var page = 0; page < 5; page++)
+        {
+            pages.AddRange((await log.SearchAsync("hot", T0, T0.AddHours(1), page, 3, default)).Select(e => e.Detail));
+        }
+
+        Assert.Equal(expected, pages);
+    }
+
+    [Fact]
     public async Task RemoveBefore_DropsOnlyOlderEvents()
     {
         var log = Create();
