@@ -80,7 +80,7 @@ internal static class OpsScenarios
             ("traces_recent", () => "/v1/ops/traces"),
             ("traces_common_kind", () => "/v1/ops/traces?keyword=sse_resume_failed"),
             ("traces_common_kind_page_50", () => "/v1/ops/traces?keyword=sse_resume_failed&page=50&size=100"),
-            ("traces_common_kind_deepest_page", () => "/v1/ops/traces?keyword=sse_resume_failed&page=99&size=1000"),
+            ("traces_common_kind_deepest_page_10000", () => "/v1/ops/traces?keyword=sse_resume_failed&page=9&size=1000"),
             ("traces_rare_kind", () => "/v1/ops/traces?keyword=provider_killed&size=1000"),
             ("traces_by_trace_id", () => "/v1/ops/traces?keyword=" + TraceId(random.NextInt64(events))),
             ("traces_by_generation", () => "/v1/ops/traces?keyword=" + GenerationId(random.NextInt64(events))),

@@ -33,6 +33,14 @@ public sealed partial class RunbookTests
             await sse.NextAsync();
         }
 
+        // A prompt with a newer approved version, for the runbooks' rollback steps.
+        using (var v1 = await client.PostJsonAsync("/v1/prompts/support-answer/versions", """{"template":"Answer {{q}}","model":"simulated/default"}"""))
+        using (var v2 = await client.PostJsonAsync("/v1/prompts/support-answer/versions", """{"template":"Answer {{q}} at length","model":"simulated/default"}"""))
+        using (var approve = await client.PostAsync("/v1/prompts/support-answer/versions/2/approve", null))
+        {
+            await Api.EnsureAsync(approve, 200);
+        }
+
         Assert.NotEmpty(blocks);
         foreach (var block in blocks)
         {
