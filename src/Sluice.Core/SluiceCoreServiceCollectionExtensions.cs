@@ -32,6 +32,19 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<ApiKeyService>();
         services.TryAddSingleton<AccessTokenService>();
         services.TryAddSingleton<Resilience.ProviderResilience>();
+        services.AddResilienceEnricher();
+        services.AddOptions<Polly.Telemetry.TelemetryOptions>().Configure<Microsoft.Extensions.Logging.ILoggerFactory>((o, loggers) =>
+        {
+            o.LoggerFactory = loggers;
+            // The executor already logs each failed attempt with its generation; Polly's own lines stay quieter,
+            // except the circuit opening, which an operator wants to see.
+            o.SeverityProvider = args => args.Event.EventName switch
+            {
+                "OnCircuitOpened" => Polly.Telemetry.ResilienceEventSeverity.Warning,
+                "OnCircuitClosed" or "OnCircuitHalfOpened" => Polly.Telemetry.ResilienceEventSeverity.Information,
+                _ => Polly.Telemetry.ResilienceEventSeverity.Debug,
+            };
+        });
         services.TryAddSingleton<Ops.TraceRecorder>();
         services.TryAddSingleton<Ops.OpsMetricsAggregator>();
         services.TryAddSingleton<Ops.OpsMetricsFlusher>();

@@ -73,6 +73,8 @@ public static class SluiceHttpExtensions
         {
             services.AddOpenTelemetry().WithMetrics(metrics => metrics
                 .AddMeter(Sluice.Diagnostics.SluiceMetrics.MeterName)
+                // Polly's: resilience_polly_strategy_events_total{event_name="OnCircuitOpened",pipeline_instance="openai"}.
+                .AddMeter("Polly")
                 // No scrape cache: every scrape sees current values (tests and alerts read exact counts).
                 .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         }

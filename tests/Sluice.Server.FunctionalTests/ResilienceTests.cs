@@ -69,6 +69,9 @@ public sealed class ResilienceTests : IAsyncLifetime
         Assert.Equal("2", Gauge(metrics, "sluice_provider_circuit_state", "openai"));
         Assert.Equal("0", Gauge(metrics, "sluice_provider_up", "openai"));
         Assert.Equal("1", Gauge(metrics, "sluice_provider_up", "simulated"));
+        // Polly's own telemetry names the provider and the transition.
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("resilience_polly_strategy_events_total{", StringComparison.Ordinal)
+            && l.Contains("event_name=\"OnCircuitOpened\"", StringComparison.Ordinal) && l.Contains("pipeline_instance=\"openai\"", StringComparison.Ordinal));
 
         // Open: the provider is not even called, the fallback serves at once.
         var calls = _upstream.Requests.Count;

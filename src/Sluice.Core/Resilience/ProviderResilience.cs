@@ -3,6 +3,8 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
+using Polly.Telemetry;
+using PollyTelemetry = Polly.Telemetry.TelemetryOptions;
 using Polly.Timeout;
 using Sluice.Configuration;
 using Sluice.Generations;
@@ -19,13 +21,21 @@ public sealed class ProviderResilience
 {
     private static readonly ResiliencePropertyKey<Func<bool>> CanRetryKey = new("sluice.can_retry");
     private readonly ConcurrentDictionary<string, Entry> _providers = new(StringComparer.Ordinal);
+    public const string PipelineName = "sluice-provider";
+
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly TimeProvider _time;
+    private readonly PollyTelemetry? _telemetry;
 
-    public ProviderResilience(IOptionsMonitor<SluiceOptions> options, TimeProvider time)
+    /// <summary>
+    /// <paramref name="telemetry"/> is Polly's (Microsoft.Extensions.Resilience enriches it): every retry, timeout
+    /// and circuit transition becomes <c>resilience.polly.strategy.events</c>, the provider its <c>pipeline.instance</c>.
+    /// </summary>
+    public ProviderResilience(IOptionsMonitor<SluiceOptions> options, TimeProvider time, IOptions<PollyTelemetry>? telemetry = null)
     {
         _options = options;
         _time = time;
+        _telemetry = telemetry?.Value;
     }
 
     /// <summary>
@@ -108,19 +118,24 @@ public sealed class ProviderResilience
         _ => 2,
     };
 
-    private Entry Get(string provider) => _providers.GetOrAdd(provider, name => new Entry(name, _options.CurrentValue, _time));
+    private Entry Get(string provider) => _providers.GetOrAdd(provider, name => new Entry(name, _options.CurrentValue, _time, _telemetry));
 
     private sealed class Entry
     {
         public KillSwitch? Kill;
 
-        public Entry(string provider, SluiceOptions options, TimeProvider time)
+        public Entry(string provider, SluiceOptions options, TimeProvider time, PollyTelemetry? telemetry)
         {
             var settings = options.Providers.TryGetValue(provider, out var p) ? p : new ProviderOptions();
             var breaker = settings.CircuitBreaker;
             Health = new ProviderHealth(time);
             Circuit = new CircuitBreakerStateProvider();
-            var builder = new ResiliencePipelineBuilder { TimeProvider = time };
+            var builder = new ResiliencePipelineBuilder { TimeProvider = time, Name = PipelineName, InstanceName = provider };
+            if (telemetry is not null)
+            {
+                builder.ConfigureTelemetry(telemetry);
+            }
+
             if (settings.Retry.MaxRetries > 0)
             {
                 builder.AddRetry(new RetryStrategyOptions
