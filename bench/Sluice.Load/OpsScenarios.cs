@@ -42,7 +42,7 @@ internal static class OpsScenarios
             {
                 // Oldest first, evenly over the span, as they would have been recorded.
                 var at = now - span + TimeSpan.FromTicks((long)((double)span.Ticks * i / events));
-                writes.Add(traces.AppendAsync(new TraceEvent(0, at, Kinds[i % Kinds.Length], TraceId(i), "tenant-" + (i % tenants).ToString("D3", CultureInfo.InvariantCulture),
+                writes.Add(traces.AppendAsync(new TraceEvent(0, at, Kinds[i % Kinds.Length], TraceId(i), "tenant-" + (i / 10 % tenants).ToString("D3", CultureInfo.InvariantCulture),
                     GenerationId(i), $"bench/default: seeded event {i}, the kind of detail line Sluice records."), CancellationToken.None).AsTask());
             }
 
@@ -75,31 +75,35 @@ internal static class OpsScenarios
     {
         var now = DateTimeOffset.UtcNow;
         var random = new Random(5);
-        var queries = new (string Name, Func<string> Path)[]
+        var queries = new (string Name, Func<string> Path, string? Tenant)[]
         {
-            ("traces_recent", () => "/v1/ops/traces"),
-            ("traces_common_kind", () => "/v1/ops/traces?keyword=sse_resume_failed"),
-            ("traces_common_kind_page_50", () => "/v1/ops/traces?keyword=sse_resume_failed&page=50&size=100"),
-            ("traces_common_kind_deepest_page_10000", () => "/v1/ops/traces?keyword=sse_resume_failed&page=9&size=1000"),
-            ("traces_rare_kind", () => "/v1/ops/traces?keyword=provider_killed&size=1000"),
-            ("traces_by_trace_id", () => "/v1/ops/traces?keyword=" + TraceId(random.NextInt64(events))),
-            ("traces_by_generation", () => "/v1/ops/traces?keyword=" + GenerationId(random.NextInt64(events))),
+            ("traces_recent", () => "/v1/ops/traces", null),
+            ("traces_common_kind", () => "/v1/ops/traces?keyword=sse_resume_failed", null),
+            ("traces_common_kind_page_50", () => "/v1/ops/traces?keyword=sse_resume_failed&page=50&size=100", null),
+            ("traces_common_kind_deepest_page_10000", () => "/v1/ops/traces?keyword=sse_resume_failed&page=9&size=1000", null),
+            ("traces_rare_kind", () => "/v1/ops/traces?keyword=provider_killed&size=1000", null),
+            ("traces_by_trace_id", () => "/v1/ops/traces?keyword=" + TraceId(random.NextInt64(events)), null),
+            ("traces_by_generation", () => "/v1/ops/traces?keyword=" + GenerationId(random.NextInt64(events)), null),
             ("traces_kind_in_one_hour", () =>
             {
                 var from = now.AddHours(-random.Next(1, (days * 24) - 2));
                 return $"/v1/ops/traces?keyword=provider_timeout&from={Uri.EscapeDataString(from.ToString("O", CultureInfo.InvariantCulture))}&to={Uri.EscapeDataString(from.AddHours(1).ToString("O", CultureInfo.InvariantCulture))}";
-            }),
-            ("summary_100", () => "/v1/ops/metrics/summary?limit=100"),
-            ("summary_1000", () => "/v1/ops/metrics/summary?limit=1000"),
+            }, null),
+            ("traces_one_tenant", () => "/v1/ops/traces", "tenant-007"),
+            ("traces_common_kind_one_tenant", () => "/v1/ops/traces?keyword=sse_resume_failed", "tenant-007"),
+            ("traces_common_kind_one_tenant_page_50", () => "/v1/ops/traces?keyword=sse_resume_failed&page=50&size=100", "tenant-007"),
+            ("summary_100", () => "/v1/ops/metrics/summary?limit=100", null),
+            ("summary_1000", () => "/v1/ops/metrics/summary?limit=1000", null),
+            ("summary_one_tenant_100", () => "/v1/ops/metrics/summary?limit=100", "tenant-007"),
         };
 
         var results = new Dictionary<string, object>();
-        foreach (var (name, path) in queries)
+        foreach (var (name, path, tenant) in queries)
         {
             // A short warm-up per query shape (JIT, SQLite page cache), then the measured calls, one at a time.
             for (var i = 0; i < 20; i++)
             {
-                await CallAsync(http, url, key, path());
+                await CallAsync(http, url, key, path(), tenant);
             }
 
             var samples = new List<double>(count);
@@ -108,7 +112,7 @@ internal static class OpsScenarios
             {
                 var p = path();
                 var start = Stopwatch.GetTimestamp();
-                items += await CallAsync(http, url, key, p);
+                items += await CallAsync(http, url, key, p, tenant);
                 samples.Add(Stats.Ms(Stopwatch.GetTimestamp() - start));
             }
 
@@ -120,10 +124,15 @@ internal static class OpsScenarios
     }
 
     /// <summary>One call, read to its end; returns how many items its <c>data</c> array held (to see the query really matched).</summary>
-    private static async Task<int> CallAsync(HttpClient http, string url, string key, string path)
+    private static async Task<int> CallAsync(HttpClient http, string url, string key, string path, string? tenant)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url + path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (tenant is not null)
+        {
+            request.Headers.Add("X-Tenant-Key", tenant);
+        }
+
         using var response = await http.SendAsync(request);
         var body = await response.Content.ReadAsByteArrayAsync();
         if (!response.IsSuccessStatusCode)

@@ -286,7 +286,9 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             generation_id TEXT,
             detail TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS trace_events_at ON trace_events(at);
-        CREATE INDEX IF NOT EXISTS trace_events_kind ON trace_events(kind, at);
+        DROP INDEX IF EXISTS trace_events_kind;
+        CREATE INDEX IF NOT EXISTS trace_events_kind_tenant ON trace_events(kind, at, tenant);
+        CREATE INDEX IF NOT EXISTS trace_events_tenant ON trace_events(tenant, at);
         CREATE INDEX IF NOT EXISTS trace_events_trace ON trace_events(trace_id, at);
         CREATE INDEX IF NOT EXISTS trace_events_generation ON trace_events(generation_id, at);
         CREATE TABLE IF NOT EXISTS ops_metrics_hourly(

@@ -15,15 +15,17 @@ public sealed class SqliteOpsMetricsStore(SqliteDatabase db) : IOpsMetricsStore
         }
     }
 
-    public ValueTask<IReadOnlyList<OpsMetricsRow>> RecentAsync(int limit, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<OpsMetricsRow>> RecentAsync(int limit, string? tenant, CancellationToken cancellationToken)
     {
         using var connection = db.OpenReader();
         using var command = connection.CreateCommand();
-        command.CommandText = """
+        // The primary key (hour, tenant, channel) serves both: newest hours first, a tenant's rows found within each hour.
+        command.CommandText = $"""
             SELECT hour, tenant, channel, requests, errors, sse_connections, resume_attempts, resume_failures, ttft_p95_ms, e2e_p95_ms, output_tokens
-            FROM ops_metrics_hourly ORDER BY hour DESC, tenant, channel LIMIT $limit
+            FROM ops_metrics_hourly {(tenant is null ? "" : "WHERE tenant = $tenant ")}ORDER BY hour DESC, tenant, channel LIMIT $limit
             """;
         command.Parameters.AddWithValue("$limit", limit);
+        command.Parameters.AddWithValue("$tenant", (object?)tenant ?? DBNull.Value);
         using var reader = command.ExecuteReader();
         var list = new List<OpsMetricsRow>();
         while (reader.Read())

@@ -3,7 +3,7 @@ using Sluice.Ops;
 
 namespace Sluice.Storage.Sqlite;
 
-/// <summary>Trace events in the embedded database; searches use the (kind, at), (trace_id) and (generation_id, at) indexes.</summary>
+/// <summary>Trace events in the embedded database; searches use the (kind, at, tenant), (trace_id, at), (generation_id, at) and (tenant, at) indexes.</summary>
 public sealed class SqliteTraceLog(SqliteDatabase db) : ITraceLog
 {
     public async ValueTask AppendAsync(TraceEvent e, CancellationToken cancellationToken) =>
@@ -18,7 +18,7 @@ public sealed class SqliteTraceLog(SqliteDatabase db) : ITraceLog
             c.Parameters.AddWithValue("$detail", e.Detail);
         }), cancellationToken);
 
-    public ValueTask<IReadOnlyList<TraceEvent>> SearchAsync(string? keyword, DateTimeOffset from, DateTimeOffset to, int page, int size, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<TraceEvent>> SearchAsync(string? keyword, string? tenant, DateTimeOffset from, DateTimeOffset to, int page, int size, CancellationToken cancellationToken)
     {
         using var connection = db.OpenReader();
         using var command = connection.CreateCommand();
@@ -26,9 +26,12 @@ public sealed class SqliteTraceLog(SqliteDatabase db) : ITraceLog
         // One indexed branch per field rather than an OR, so SQLite never falls back to a scan. Each branch reads
         // only its covering index ((field, at) plus the rowid) and stops at offset + size entries, so a common
         // kind (a million resume failures) is never materialised; only the one page's rows are then fetched.
-        const string range = "AND at >= $from AND at < $to ORDER BY at DESC, id DESC LIMIT $end";
+        // The tenant, when asked for, is in every index the branches read ((kind, at, tenant), (tenant, at)), or
+        // the field is near-unique (trace id, generation id): filtering by it never leaves the index.
+        var byTenant = tenant is null ? "" : "AND tenant = $tenant ";
+        var range = $"{byTenant}AND at >= $from AND at < $to ORDER BY at DESC, id DESC LIMIT $end";
         command.CommandText = string.IsNullOrEmpty(keyword)
-            ? $"{columns} WHERE at >= $from AND at < $to ORDER BY at DESC, id DESC LIMIT $size OFFSET $offset"
+            ? $"{columns} WHERE at >= $from AND at < $to {byTenant}ORDER BY at DESC, id DESC LIMIT $size OFFSET $offset"
             : $"""
               {columns} WHERE id IN (
                 SELECT id FROM (
@@ -38,6 +41,7 @@ public sealed class SqliteTraceLog(SqliteDatabase db) : ITraceLog
                 ORDER BY at DESC, id DESC LIMIT $size OFFSET $offset)
               ORDER BY at DESC, id DESC
               """;
+        command.Parameters.AddWithValue("$tenant", (object?)tenant ?? DBNull.Value);
         command.Parameters.AddWithValue("$end", (long)(page + 1) * size);
         command.Parameters.AddWithValue("$kw", keyword ?? "");
         command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Sluice.Testing;
 
@@ -55,6 +56,21 @@ public sealed class MetricsSummaryTests
         var hour = web.GetProperty("hour").GetDateTimeOffset();
         Assert.Equal(0, hour.Minute);
         Assert.Equal(0, hour.Second);
+
+        // An admin's X-Tenant-Key selects that tenant's rows.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/v1/ops/metrics/summary?limit=100") { Headers = { { "X-Tenant-Key", "acme" } } })
+        using (var response = await admin.SendAsync(request))
+        {
+            var selected = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("data").EnumerateArray().ToList();
+            Assert.Equal(rows.Count, selected.Count);
+            Assert.All(selected, r => Assert.Equal("acme", r.GetProperty("tenant").GetString()));
+        }
+
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/v1/ops/metrics/summary") { Headers = { { "X-Tenant-Key", "not a tenant!" } } })
+        using (var response = await admin.SendAsync(request))
+        {
+            Assert.Equal("tenant_mismatch", (await response.ProblemAsync(403)).GetProperty("code").GetString());
+        }
 
         using var bad = await admin.GetAsync("/v1/ops/metrics/summary?limit=0");
         await bad.ProblemAsync(400);

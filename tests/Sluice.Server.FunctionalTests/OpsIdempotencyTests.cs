@@ -49,13 +49,22 @@ public sealed class OpsIdempotencyTests
 
             using var reused = await PostAsync(client, "/v1/ops/rollbacks", Rollback.Replace("v2 regressed", "other reason", StringComparison.Ordinal), "rollback-faq-1");
             Assert.Equal("idempotency_key_reused", (await reused.ProblemAsync(422)).GetProperty("code").GetString());
+
+            // The same key and body aimed at another tenant is another request, not a replay.
+            using var otherTenant = await PostAsync(client, "/v1/ops/rollbacks", Rollback, "rollback-faq-1", tenant: "acme");
+            Assert.Equal("idempotency_key_reused", (await otherTenant.ProblemAsync(422)).GetProperty("code").GetString());
         }
     }
 
-    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string path, string body, string key)
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string path, string body, string key, string? tenant = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
         request.Headers.Add("Idempotency-Key", key);
+        if (tenant is not null)
+        {
+            request.Headers.Add("X-Tenant-Key", tenant);
+        }
+
         return await client.SendAsync(request);
     }
 }

@@ -37,6 +37,8 @@ public sealed class TracesTests
         Assert.DoesNotContain(token, everything, StringComparison.Ordinal);
         Assert.DoesNotContain("access_token", everything, StringComparison.Ordinal);
         Assert.Single((await admin.GetJsonAsync("/v1/ops/traces?keyword=trace-resume-42")).GetProperty("data").EnumerateArray());
+        Assert.Single(await TracesForAsync(admin, "default", "sse_resume_failed"));
+        Assert.Empty(await TracesForAsync(admin, "acme", "sse_resume_failed"));
         Assert.Empty((await admin.GetJsonAsync("/v1/ops/traces?keyword=sse_resume_failed&to=2000-01-01T00:00:00Z&from=1999-01-01T00:00:00Z")).GetProperty("data").EnumerateArray());
     }
 
@@ -75,5 +77,14 @@ public sealed class TracesTests
         using var admin = server.CreateClient();
         using var response = await admin.GetAsync("/v1/ops/traces" + query);
         await response.ProblemAsync(400);
+    }
+
+    /// <summary>A search with an admin's <c>X-Tenant-Key</c>: that tenant's events only.</summary>
+    private static async Task<List<JsonElement>> TracesForAsync(HttpClient admin, string tenant, string keyword)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/ops/traces?keyword=" + keyword) { Headers = { { "X-Tenant-Key", tenant } } };
+        using var response = await admin.SendAsync(request);
+        await Api.EnsureAsync(response, 200);
+        return [.. (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("data").EnumerateArray()];
     }
 }

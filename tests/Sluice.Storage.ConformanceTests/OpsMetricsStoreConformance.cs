@@ -20,13 +20,24 @@ public abstract class OpsMetricsStoreConformance : StoreConformance
         await store.UpsertAsync([Row(0, "acme", 1), Row(1, "acme", 5)], default);
         await store.UpsertAsync([Row(1, "acme", 7), Row(1, "globex", 2)], default);
 
-        var rows = await store.RecentAsync(10, default);
+        var rows = await store.RecentAsync(10, null, default);
 
         Assert.Equal([(1, "acme", 7L), (1, "globex", 2L), (0, "acme", 1L)], rows.Select(r => ((int)(r.Hour - H0).TotalHours, r.Tenant, r.Requests)));
         Assert.Equal(2, rows[0].ErrorsByStatus["429"]);
         Assert.Equal(12.5, rows[0].TtftP95Ms);
         Assert.Equal(1, await store.RemoveBeforeAsync(H0.AddHours(1), default));
-        Assert.Equal(2, (await store.RecentAsync(10, default)).Count);
+        Assert.Equal(2, (await store.RecentAsync(10, null, default)).Count);
+    }
+
+    [Fact]
+    public async Task Recent_ForATenant_HasOnlyItsRows_NewestFirst_UpToTheLimit()
+    {
+        var store = Create();
+        await store.UpsertAsync([Row(0, "acme", 1), Row(0, "globex", 9), Row(1, "acme", 2), Row(1, "globex", 8), Row(2, "acme", 3)], default);
+
+        Assert.Equal([3L, 2L, 1L], (await store.RecentAsync(10, "acme", default)).Select(r => r.Requests));
+        Assert.Equal([8L], (await store.RecentAsync(1, "globex", default)).Select(r => r.Requests));
+        Assert.Empty(await store.RecentAsync(10, "nobody", default));
     }
 }
 

@@ -12,7 +12,8 @@ public interface IOpsMetricsStore
 {
     ValueTask UpsertAsync(IReadOnlyList<OpsMetricsRow> rows, CancellationToken cancellationToken);
 
-    ValueTask<IReadOnlyList<OpsMetricsRow>> RecentAsync(int limit, CancellationToken cancellationToken);
+    /// <summary>The newest rows (of one tenant's, when <paramref name="tenant"/> is given).</summary>
+    ValueTask<IReadOnlyList<OpsMetricsRow>> RecentAsync(int limit, string? tenant, CancellationToken cancellationToken);
 
     /// <summary>Removes rows of hours before <paramref name="cutoff"/>.</summary>
     ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);

@@ -20,11 +20,11 @@ internal sealed class MemoryOpsMetricsStore : IOpsMetricsStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<IReadOnlyList<OpsMetricsRow>> RecentAsync(int limit, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<OpsMetricsRow>> RecentAsync(int limit, string? tenant, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            IReadOnlyList<OpsMetricsRow> list = [.. _rows.Values.OrderByDescending(r => r.Hour).ThenBy(r => r.Tenant, StringComparer.Ordinal)
+            IReadOnlyList<OpsMetricsRow> list = [.. _rows.Values.Where(r => tenant is null || r.Tenant == tenant).OrderByDescending(r => r.Hour).ThenBy(r => r.Tenant, StringComparer.Ordinal)
                 .ThenBy(r => r.Channel, StringComparer.Ordinal).Take(limit)];
             return ValueTask.FromResult(list);
         }

@@ -24,12 +24,13 @@ internal sealed class MemoryTraceLog : ITraceLog
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<IReadOnlyList<TraceEvent>> SearchAsync(string? keyword, DateTimeOffset from, DateTimeOffset to, int page, int size, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<TraceEvent>> SearchAsync(string? keyword, string? tenant, DateTimeOffset from, DateTimeOffset to, int page, int size, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
             IReadOnlyList<TraceEvent> list = [.. _events.Reverse()
-                .Where(e => e.At >= from && e.At < to && (string.IsNullOrEmpty(keyword) || e.Kind == keyword || e.TraceId == keyword || e.GenerationId == keyword))
+                .Where(e => e.At >= from && e.At < to && (tenant is null || e.Tenant == tenant)
+                    && (string.IsNullOrEmpty(keyword) || e.Kind == keyword || e.TraceId == keyword || e.GenerationId == keyword))
                 .Skip(page * size).Take(size)];
             return ValueTask.FromResult(list);
         }

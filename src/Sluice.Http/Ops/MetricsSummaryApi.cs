@@ -25,7 +25,12 @@ internal static class MetricsSummaryApi
 
         // The current hour is still in memory: write it first, so the summary is up to the request.
         await flusher.FlushAsync(context.RequestAborted);
-        var rows = await store.RecentAsync(limit ?? 100, context.RequestAborted);
+        if (!OpsTenant.TrySelect(context, out var tenant))
+        {
+            return Problem.TenantMismatch();
+        }
+
+        var rows = await store.RecentAsync(limit ?? 100, tenant, context.RequestAborted);
         return TypedResults.Ok(new Summary([.. rows.Select(r => new RowView(r.Hour, r.Tenant, r.Channel, r.Requests, r.ErrorsByStatus, r.SseConnections,
             r.ResumeAttempts, r.ResumeFailures, r.TtftP95Ms, r.E2eP95Ms, r.OutputTokens))]));
     }

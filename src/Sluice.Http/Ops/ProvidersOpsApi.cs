@@ -117,7 +117,8 @@ internal sealed class OpsIdempotency(Sluice.Ops.IOpsIdempotencyStore store, Time
             return Problem.BadRequest("idempotency_key_required", "Mutating ops calls need an Idempotency-Key header of 1 to 255 visible ASCII characters.");
         }
 
-        var hash = Generations.GenerationsApi.Hash(body);
+        // The tenant an admin acts on is part of the request: the same key and body for another tenant is another call.
+        var hash = Generations.GenerationsApi.Hash(body) + "|" + context.Request.Headers[SluiceCallerExtensions.TenantHeader].ToString();
         var scope = context.GetCaller().KeyId + "|" + context.Request.Path + "|" + key;
         var now = time.GetUtcNow();
         var claim = await store.ClaimAsync(scope, hash, now, now - options.CurrentValue.Generations.IdempotencyWindow, now - PendingLease, context.RequestAborted);

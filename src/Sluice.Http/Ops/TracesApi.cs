@@ -35,7 +35,12 @@ internal static class TracesApi
             return Problem.BadRequest(ProblemCodes.InvalidRequest, $"page and size reach past the first {MaxDepth} events: narrow the time range with from and to instead.");
         }
 
-        var found = await traces.SearchAsync(string.IsNullOrWhiteSpace(keyword) ? null : keyword.Trim(), start, end, page ?? 0, size ?? 100, context.RequestAborted);
+        if (!OpsTenant.TrySelect(context, out var tenant))
+        {
+            return Problem.TenantMismatch();
+        }
+
+        var found = await traces.SearchAsync(string.IsNullOrWhiteSpace(keyword) ? null : keyword.Trim(), tenant, start, end, page ?? 0, size ?? 100, context.RequestAborted);
         return TypedResults.Ok(new TracePage(page ?? 0, size ?? 100, [.. found.Select(e => new TraceView(e.Id, e.At, e.Kind, e.TraceId, e.Tenant, e.GenerationId, e.Detail))]));
     }
 
