@@ -28,7 +28,7 @@ public sealed partial class DeployTests
         var test = await RunAsync("promtool", Root, "test", "rules", "tests/prometheus/sluice-rules.test.yml");
 
         Assert.True(check.ExitCode == 0, check.Output);
-        Assert.Contains("SUCCESS: 8 rules found", check.Output, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 9 rules found", check.Output, StringComparison.Ordinal);
         Assert.True(test.ExitCode == 0, test.Output);
         Assert.Contains("SUCCESS", test.Output, StringComparison.Ordinal);
     }
