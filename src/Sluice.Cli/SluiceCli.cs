@@ -9,10 +9,10 @@ using Sluice.Server;
 namespace Sluice.Cli;
 
 /// <summary>
-/// The <c>sluice</c> command: <c>serve</c> runs the server in this process; <c>keys</c> and <c>tail</c> talk to
-/// a running Sluice over its HTTP API, so they work the same against one node or a cluster.
+/// The <c>sluice</c> command: <c>serve</c> runs the server in this process; <c>keys</c>, <c>tail</c> and <c>ops</c>
+/// talk to a running Sluice over its HTTP API, so they work the same against one node or a cluster.
 /// </summary>
-public static class SluiceCli
+public static partial class SluiceCli
 {
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
 
@@ -112,6 +112,7 @@ public static class SluiceCli
             return 0;
         });
         root.Subcommands.Add(tail);
+        root.Subcommands.Add(OpsCommand((result, ct, request) => CallAsync(result, stdout, stderr, ct, request)));
 
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
