@@ -77,6 +77,8 @@ public sealed class TracesTests
         using var admin = server.CreateClient();
         using var response = await admin.GetAsync("/v1/ops/traces" + query);
         await response.ProblemAsync(400);
+        // A client's bad input is not a server error: nothing at Error in the log.
+        Assert.DoesNotContain(server.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal));
     }
 
     /// <summary>A search with an admin's <c>X-Tenant-Key</c>: that tenant's events only.</summary>
