@@ -58,6 +58,11 @@ public static class GenerationApi
         }
     }
 
+    /// <summary>One provider's entry of <c>GET /v1/ops/llm/providers/health</c>.</summary>
+    public static async Task<JsonElement> ProviderHealthAsync(this HttpClient client, string provider, bool verbose = false) =>
+        (await client.GetJsonAsync("/v1/ops/llm/providers/health" + (verbose ? "?verbose=true" : ""))).GetProperty("providers").EnumerateArray()
+            .Single(p => p.GetProperty("provider").GetString() == provider);
+
     public static string Text(IEnumerable<SseItem<string>> items) =>
         string.Concat(items.Where(i => i.EventType == "token").Select(i => JsonDocument.Parse(i.Data).RootElement.GetProperty("text").GetString()));
 }

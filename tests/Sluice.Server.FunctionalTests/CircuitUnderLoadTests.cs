@@ -67,7 +67,7 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
         var failing = await LoadAsync(120);
         Assert.Contains(failing, r => r.Provider == "flaky");
         Assert.Contains(failing, r => r.Provider == "simulated");
-        var open = await ProviderAsync("flaky");
+        var open = await _client.ProviderHealthAsync("flaky");
         Assert.Equal("open", open.GetProperty("circuit_state").GetString());
         Assert.Equal("down", open.GetProperty("state").GetString());
         var attempts = open.GetProperty("attempts5m").GetInt32();
@@ -75,7 +75,7 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
 
         // While open, every generation goes straight to the fallback.
         Assert.All(await LoadAsync(40), r => Assert.Equal("simulated", r.Provider));
-        Assert.Equal(attempts, (await ProviderAsync("flaky")).GetProperty("attempts5m").GetInt32());
+        Assert.Equal(attempts, (await _client.ProviderHealthAsync("flaky")).GetProperty("attempts5m").GetInt32());
 
         // The provider recovers, slowly at first: its trial run takes 500 ms to its first token.
         _live.Change("Sluice:Providers:flaky:Simulate:FailRate", "0");
@@ -98,13 +98,13 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
 
         var trialItems = await trial;
         Assert.Equal("flaky", Check(trialItems).Provider);
-        var closed = await ProviderAsync("flaky");
+        var closed = await _client.ProviderHealthAsync("flaky");
         Assert.Equal("closed", closed.GetProperty("circuit_state").GetString());
 
         // Recovered: under the same load, the primary serves every generation again.
         _live.Change("Sluice:Providers:flaky:Simulate:TtftMs", "0");
         Assert.All(await LoadAsync(60), r => Assert.Equal("flaky", r.Provider));
-        var recovered = await ProviderAsync("flaky");
+        var recovered = await _client.ProviderHealthAsync("flaky");
         Assert.Equal("closed", recovered.GetProperty("circuit_state").GetString());
         Assert.True(recovered.GetProperty("success_rate").GetDouble() > open.GetProperty("success_rate").GetDouble());
     }
@@ -142,7 +142,7 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
     {
         for (var attempt = 0; ; attempt++)
         {
-            var provider = await ProviderAsync("flaky");
+            var provider = await _client.ProviderHealthAsync("flaky");
             if (provider.GetProperty("circuit_state").GetString() == state || attempt > 2_000)
             {
                 Assert.Equal(state, provider.GetProperty("circuit_state").GetString());
@@ -153,9 +153,6 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
         }
     }
 
-    private async Task<JsonElement> ProviderAsync(string name) =>
-        (await _client.GetJsonAsync("/v1/ops/llm/providers/health")).GetProperty("providers").EnumerateArray()
-            .Single(p => p.GetProperty("provider").GetString() == name);
 
     private sealed record Outcome(string Provider);
 

@@ -214,6 +214,14 @@ public sealed class LiveDeliveryTests
     [InlineData("Sluice:Limits:SubscriberBufferEvents", "1", "Sluice:Limits:SubscriberBufferEvents")]
     [InlineData("Sluice:Cors:Origins:0", "*", "Sluice:Cors:Origins:0")]
     [InlineData("Sluice:Store", "postgres", "Sluice:Store")]
+    // A provider pipeline setting out of Polly's bounds stops the start, instead of failing the first generation.
+    [InlineData("Sluice:Providers:p:TotalTimeout", "00:00:00", "Sluice:Providers:p:TotalTimeout")]
+    [InlineData("Sluice:Providers:p:Retry:MaxRetries", "11", "Sluice:Providers:p:Retry:MaxRetries")]
+    [InlineData("Sluice:Providers:p:Retry:Delay", "-00:00:01", "Sluice:Providers:p:Retry:MaxRetries")]
+    [InlineData("Sluice:Providers:p:CircuitBreaker:FailureRatio", "0", "Sluice:Providers:p:CircuitBreaker")]
+    [InlineData("Sluice:Providers:p:CircuitBreaker:MinimumThroughput", "1", "Sluice:Providers:p:CircuitBreaker")]
+    [InlineData("Sluice:Providers:p:CircuitBreaker:BreakDuration", "00:00:00.1", "Sluice:Providers:p:CircuitBreaker")]
+    [InlineData("Sluice:Providers:p:Simulate:FailRate", "1.5", "Sluice:Providers:p:Simulate:FailRate")]
     public async Task InvalidConfiguration_StartFailsNamingTheKey(string key, string value, string named)
     {
         var ex = await Assert.ThrowsAnyAsync<Exception>(async () =>

@@ -61,7 +61,7 @@ public sealed class ResilienceTests : IAsyncLifetime
             Assert.Equal("simulated", await ServedByAsync(ViaAlias));
         }
 
-        var open = await ProviderAsync("openai");
+        var open = await _client.ProviderHealthAsync("openai", verbose: true);
         Assert.Equal("open", open.GetProperty("circuit_state").GetString());
         Assert.Equal("down", open.GetProperty("state").GetString());
         Assert.Equal(0.0, open.GetProperty("success_rate").GetDouble());
@@ -82,7 +82,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         _upstream.Failing = false;
         _time.Advance(TimeSpan.FromSeconds(31));
         Assert.Equal("openai", await ServedByAsync(ViaAlias));
-        Assert.Equal("closed", (await ProviderAsync("openai")).GetProperty("circuit_state").GetString());
+        Assert.Equal("closed", (await _client.ProviderHealthAsync("openai", verbose: true)).GetProperty("circuit_state").GetString());
         Assert.Equal("openai", await ServedByAsync(ViaAlias));
         Assert.Equal("1", Gauge(await _client.GetStringAsync("/metrics"), "sluice_provider_up", "openai"));
     }
@@ -101,7 +101,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         Assert.Equal("provider_killed", error.GetProperty("code").GetString());
         Assert.Empty(_upstream.Requests);
 
-        var health = await ProviderAsync("openai");
+        var health = await _client.ProviderHealthAsync("openai", verbose: true);
         Assert.Equal("killed", health.GetProperty("state").GetString());
         Assert.Equal("upstream returns garbage", health.GetProperty("kill_switch").GetProperty("reason").GetString());
         var audit = await _client.GetJsonAsync("/v1/ops/audit");
@@ -119,7 +119,7 @@ public sealed class ResilienceTests : IAsyncLifetime
 
         // It expires by itself.
         _time.Advance(TimeSpan.FromSeconds(61));
-        Assert.Equal("healthy", (await ProviderAsync("openai")).GetProperty("state").GetString());
+        Assert.Equal("healthy", (await _client.ProviderHealthAsync("openai", verbose: true)).GetProperty("state").GetString());
         Assert.Equal("openai", await ServedByAsync(ViaAlias));
     }
 
@@ -134,7 +134,7 @@ public sealed class ResilienceTests : IAsyncLifetime
         using var response = await KillAsync(provider, body, key);
 
         await response.ProblemAsync(status);
-        Assert.Equal("healthy", (await ProviderAsync("openai")).GetProperty("state").GetString());
+        Assert.Equal("healthy", (await _client.ProviderHealthAsync("openai", verbose: true)).GetProperty("state").GetString());
     }
 
     [Fact]
@@ -175,7 +175,4 @@ public sealed class ResilienceTests : IAsyncLifetime
         return JsonDocument.Parse(items[^1].Data).RootElement.GetProperty("provider").GetString()!;
     }
 
-    private async Task<JsonElement> ProviderAsync(string name) =>
-        (await _client.GetJsonAsync("/v1/ops/llm/providers/health?verbose=true")).GetProperty("providers").EnumerateArray()
-            .Single(p => p.GetProperty("provider").GetString() == name);
 }
