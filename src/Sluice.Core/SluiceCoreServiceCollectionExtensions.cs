@@ -58,6 +58,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<GenerationRunner>());
         services.TryAddSingleton<GenerationService>();
         services.AddHostedService<KeyBootstrapper>();
+        services.AddHostedService<Resilience.KillSwitchRestorer>();
         services.AddHostedService<HeartbeatService>();
         services.AddHostedService<RetentionService>();
         return services;
@@ -74,6 +75,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<Ops.ITraceLog, MemoryTraceLog>();
         services.TryAddSingleton<Ops.IOpsMetricsStore, MemoryOpsMetricsStore>();
         services.TryAddSingleton<Ops.IOpsIdempotencyStore, MemoryOpsIdempotencyStore>();
+        services.TryAddSingleton<Resilience.IKillSwitchStore, MemoryKillSwitchStore>();
         return services;
     }
 }

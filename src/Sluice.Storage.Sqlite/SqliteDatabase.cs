@@ -304,6 +304,12 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
             e2e_p95_ms REAL,
             output_tokens INTEGER NOT NULL,
             PRIMARY KEY(hour, tenant, channel)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS kill_switches(
+            provider TEXT PRIMARY KEY,
+            since INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            reason TEXT,
+            actor_key_id TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS ops_idempotency(
             scope TEXT PRIMARY KEY,
             request_hash TEXT NOT NULL,

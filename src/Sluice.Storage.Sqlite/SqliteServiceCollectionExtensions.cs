@@ -20,6 +20,7 @@ public static class SqliteServiceCollectionExtensions
         services.TryAddSingleton<Sluice.Ops.ITraceLog, SqliteTraceLog>();
         services.TryAddSingleton<Sluice.Ops.IOpsMetricsStore, SqliteOpsMetricsStore>();
         services.TryAddSingleton<Sluice.Ops.IOpsIdempotencyStore, SqliteOpsIdempotencyStore>();
+        services.TryAddSingleton<Sluice.Resilience.IKillSwitchStore, SqliteKillSwitchStore>();
         return services;
     }
 }

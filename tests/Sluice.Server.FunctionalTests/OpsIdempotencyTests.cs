@@ -3,8 +3,9 @@ using Sluice.Testing;
 namespace Sluice.Server.FunctionalTests;
 
 /// <summary>
-/// Ops Idempotency-Keys live in the store: a key replays its first response after a restart (and so on any node
-/// of a cluster sharing the store), with no second effect and one audit entry.
+/// Ops records live in the store: an Idempotency-Key replays its first response after a restart (and so on any
+/// node of a cluster sharing the store), with no second effect and one audit entry; a kill-switch holds across a
+/// restart until it is lifted or expires.
 /// </summary>
 public sealed class OpsIdempotencyTests
 {
@@ -66,5 +67,40 @@ public sealed class OpsIdempotencyTests
         }
 
         return await client.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task AKillSwitch_OutlivesARestart_UntilItIsLifted()
+    {
+        string dataDir;
+        string expiresAt;
+        await using (var server = await SluiceTestServer.StartAsync("sqlite"))
+        {
+            dataDir = server.DataDir;
+            using var client = server.CreateClient();
+            using var kill = await PostAsync(client, "/v1/ops/llm/providers/simulated/kill-switch", """{"action":"enable","reason":"drill","effective_seconds":600}""", "kill-restart-1");
+            await Api.EnsureAsync(kill, 200);
+            expiresAt = (await client.ProviderHealthAsync("simulated")).GetProperty("kill_switch").GetProperty("expires_at").GetString()!;
+        }
+
+        await using (var restarted = await SluiceTestServer.StartAsync("sqlite", dataDir: dataDir))
+        {
+            using var client = restarted.CreateClient();
+            var health = await client.ProviderHealthAsync("simulated");
+            Assert.Equal("killed", health.GetProperty("state").GetString());
+            Assert.Equal(expiresAt, health.GetProperty("kill_switch").GetProperty("expires_at").GetString());
+            Assert.Equal("drill", health.GetProperty("kill_switch").GetProperty("reason").GetString());
+            var id = (await client.CreateGenerationAsync("""{"model":"simulated/default","messages":[{"role":"user","content":"hi"}]}""")).GetProperty("id").GetString()!;
+            Assert.Equal("error", (await client.ReadEventsAsync(id))[^1].EventType);
+
+            using var lift = await PostAsync(client, "/v1/ops/llm/providers/simulated/kill-switch", """{"action":"disable","reason":"drill over"}""", "kill-restart-2");
+            await Api.EnsureAsync(lift, 200);
+        }
+
+        await using (var again = await SluiceTestServer.StartAsync("sqlite", dataDir: dataDir))
+        {
+            using var client = again.CreateClient();
+            Assert.Equal("healthy", (await client.ProviderHealthAsync("simulated")).GetProperty("state").GetString());
+        }
     }
 }

@@ -26,15 +26,17 @@ public sealed class ProviderResilience
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly TimeProvider _time;
     private readonly PollyTelemetry? _telemetry;
+    private readonly IKillSwitchStore _store;
 
     /// <summary>
     /// <paramref name="telemetry"/> is Polly's (Microsoft.Extensions.Resilience enriches it): every retry, timeout
     /// and circuit transition becomes <c>resilience.polly.strategy.events</c>, the provider its <c>pipeline.instance</c>.
     /// </summary>
-    public ProviderResilience(IOptionsMonitor<SluiceOptions> options, TimeProvider time, IOptions<PollyTelemetry>? telemetry = null)
+    public ProviderResilience(IOptionsMonitor<SluiceOptions> options, TimeProvider time, IKillSwitchStore? store = null, IOptions<PollyTelemetry>? telemetry = null)
     {
         _options = options;
         _time = time;
+        _store = store ?? new Storage.MemoryKillSwitchStore();
         _telemetry = telemetry?.Value;
     }
 
@@ -82,14 +84,25 @@ public sealed class ProviderResilience
         return kill;
     }
 
-    public KillSwitch Kill(string provider, TimeSpan duration, string? reason, string actorKeyId)
+    /// <summary>Switches <paramref name="provider"/> off until the switch expires; recorded in the store before it takes effect.</summary>
+    public async Task<KillSwitch> KillAsync(string provider, TimeSpan duration, string? reason, string actorKeyId, CancellationToken cancellationToken)
     {
-        var kill = new KillSwitch(_time.GetUtcNow(), _time.GetUtcNow() + duration, reason, actorKeyId);
+        // Whole milliseconds, as the store keeps them: the expiry shown before and after a restart is the same.
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        var kill = new KillSwitch(now, now + duration, reason, actorKeyId);
+        await _store.SetAsync(provider, kill, cancellationToken);
         Get(provider).Kill = kill;
         return kill;
     }
 
-    public KillSwitch? Revive(string provider) => Interlocked.Exchange(ref Get(provider).Kill, null);
+    public async Task<KillSwitch?> ReviveAsync(string provider, CancellationToken cancellationToken)
+    {
+        await _store.SetAsync(provider, null, cancellationToken);
+        return Interlocked.Exchange(ref Get(provider).Kill, null);
+    }
+
+    /// <summary>A switch read back from the store at start.</summary>
+    internal void Restore(string provider, KillSwitch kill) => Get(provider).Kill = kill;
 
     public ProviderState StateOf(string provider)
     {

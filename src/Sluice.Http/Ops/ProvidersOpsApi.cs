@@ -58,11 +58,11 @@ internal static class ProvidersOpsApi
                     return Problem.BadRequest(ProblemCodes.InvalidRequest, "effective_seconds must be from 1 to 604800 (7 days): a kill-switch always expires.");
                 }
 
-                resilience.Kill(provider, TimeSpan.FromSeconds(request.EffectiveSeconds.Value), request.Reason, context.GetCaller().KeyId);
+                await resilience.KillAsync(provider, TimeSpan.FromSeconds(request.EffectiveSeconds.Value), request.Reason, context.GetCaller().KeyId, CancellationToken.None);
             }
             else
             {
-                resilience.Revive(provider);
+                await resilience.ReviveAsync(provider, CancellationToken.None);
             }
 
             var after = resilience.StateOf(provider);
