@@ -119,6 +119,8 @@ public sealed class ResilienceTests : IAsyncLifetime
 
         // It expires by itself.
         _time.Advance(TimeSpan.FromSeconds(61));
+        var expired = Assert.Single((await _client.GetJsonAsync("/v1/ops/traces?keyword=kill_switch_expired")).GetProperty("data").EnumerateArray());
+        Assert.Contains("openai: the kill-switch set by", expired.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal("healthy", (await _client.ProviderHealthAsync("openai", verbose: true)).GetProperty("state").GetString());
         Assert.Equal("openai", await ServedByAsync(ViaAlias));
     }

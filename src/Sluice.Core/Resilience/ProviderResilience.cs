@@ -17,7 +17,7 @@ namespace Sluice.Resilience;
 /// live traffic, and the operator's kill-switch with its expiry. The executor asks here before it calls a provider and reports
 /// every attempt; fallback itself stays in the executor, because only it knows whether a token was exposed.
 /// </summary>
-public sealed class ProviderResilience
+public sealed class ProviderResilience : IDisposable
 {
     private static readonly ResiliencePropertyKey<Func<bool>> CanRetryKey = new("sluice.can_retry");
     private readonly ConcurrentDictionary<string, Entry> _providers = new(StringComparer.Ordinal);
@@ -70,6 +70,9 @@ public sealed class ProviderResilience
 
     public void Report(string provider, bool ok, double? ttftMs) => Get(provider).Health.Record(ok, ttftMs);
 
+    /// <summary>Raised once when a kill-switch runs out by itself (not when an operator lifts it).</summary>
+    public event Action<string, KillSwitch>? KillSwitchExpired;
+
     /// <summary>The kill-switch, if active now (it expires by itself).</summary>
     public KillSwitch? KillSwitchOf(string provider)
     {
@@ -77,7 +80,8 @@ public sealed class ProviderResilience
         var kill = entry.Kill;
         if (kill is not null && kill.ExpiresAt <= _time.GetUtcNow())
         {
-            Interlocked.CompareExchange(ref entry.Kill, null, kill);
+            // The timer may not have fired yet (a busy pool, a fake clock): expiry never waits for it.
+            Expire(provider, entry, kill);
             return null;
         }
 
@@ -91,18 +95,58 @@ public sealed class ProviderResilience
         var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
         var kill = new KillSwitch(now, now + duration, reason, actorKeyId);
         await _store.SetAsync(provider, kill, cancellationToken);
-        Get(provider).Kill = kill;
+        Set(provider, kill);
         return kill;
     }
 
     public async Task<KillSwitch?> ReviveAsync(string provider, CancellationToken cancellationToken)
     {
         await _store.SetAsync(provider, null, cancellationToken);
-        return Interlocked.Exchange(ref Get(provider).Kill, null);
+        var previous = Get(provider).Kill;
+        Set(provider, null);
+        return previous;
+    }
+
+    /// <summary>Stops the expiry timers with the host (they would otherwise keep a stopped node's state alive).</summary>
+    public void Dispose()
+    {
+        foreach (var entry in _providers.Values)
+        {
+            lock (entry)
+            {
+                entry.ExpiryTimer?.Dispose();
+                entry.ExpiryTimer = null;
+            }
+        }
     }
 
     /// <summary>A switch read back from the store at start.</summary>
-    internal void Restore(string provider, KillSwitch kill) => Get(provider).Kill = kill;
+    internal void Restore(string provider, KillSwitch kill) => Set(provider, kill);
+
+    private void Set(string provider, KillSwitch? kill)
+    {
+        var entry = Get(provider);
+        lock (entry)
+        {
+            entry.ExpiryTimer?.Dispose();
+            entry.ExpiryTimer = null;
+            entry.Kill = kill;
+            if (kill is not null)
+            {
+                // A timer, so the expiry is reported when it happens, not at the next generation that asks.
+                var due = kill.ExpiresAt - _time.GetUtcNow();
+                entry.ExpiryTimer = _time.CreateTimer(_ => Expire(provider, entry, kill), null, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private void Expire(string provider, Entry entry, KillSwitch kill)
+    {
+        if (Interlocked.CompareExchange(ref entry.Kill, null, kill) == kill)
+        {
+            KillSwitchExpired?.Invoke(provider, kill);
+        }
+    }
 
     public ProviderState StateOf(string provider)
     {
@@ -136,6 +180,8 @@ public sealed class ProviderResilience
     private sealed class Entry
     {
         public KillSwitch? Kill;
+
+        public ITimer? ExpiryTimer;
 
         public Entry(string provider, SluiceOptions options, TimeProvider time, PollyTelemetry? telemetry)
         {
