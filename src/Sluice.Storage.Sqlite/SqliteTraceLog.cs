@@ -42,7 +42,7 @@ public sealed class SqliteTraceLog(SqliteDatabase db) : ITraceLog
               ORDER BY at DESC, id DESC
               """;
         command.Parameters.AddWithValue("$tenant", (object?)tenant ?? DBNull.Value);
-        command.Parameters.AddWithValue("$end", (long)(page + 1) * size);
+        command.Parameters.AddWithValue("$end", ((long)page + 1) * size);
         command.Parameters.AddWithValue("$kw", keyword ?? "");
         command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$to", to.ToUnixTimeMilliseconds());

@@ -69,6 +69,7 @@ public sealed class TracesTests
     [InlineData("?size=1001")]
     [InlineData("?page=10&size=1000")]
     [InlineData("?page=100&size=100")]
+    [InlineData("?page=2147483647&size=1000")]
     [InlineData("?from=2026-12-01T10:00:00Z&to=2026-12-01T09:00:00Z")]
     [InlineData("?from=yesterday")]
     public async Task BadSearch_Is400ProblemJson(string query)

@@ -40,6 +40,7 @@ public abstract class AuditLogConformance : StoreConformance
         Assert.Equal(["a4", "a3"], (await log.QueryAsync(T0, T0.AddHours(1), 0, 2, default)).Select(e => e.Action));
         Assert.Equal(["a2", "a1"], (await log.QueryAsync(T0, T0.AddHours(1), 1, 2, default)).Select(e => e.Action));
         Assert.Equal(["a0"], (await log.QueryAsync(T0, T0.AddHours(1), 2, 2, default)).Select(e => e.Action));
+        Assert.Empty(await log.QueryAsync(T0, T0.AddHours(1), int.MaxValue, 1000, default));
     }
 
     [Fact]

@@ -24,7 +24,7 @@ internal sealed class MemoryAuditLog : IAuditLog
         lock (_lock)
         {
             IReadOnlyList<AuditEntry> list = [.. _entries.Where(e => e.At >= from && e.At < to)
-                .OrderByDescending(e => e.At).ThenByDescending(e => e.Id).Skip(page * size).Take(size)];
+                .OrderByDescending(e => e.At).ThenByDescending(e => e.Id).Skip((int)Math.Min(int.MaxValue, (long)page * size)).Take(size)];
             return ValueTask.FromResult(list);
         }
     }

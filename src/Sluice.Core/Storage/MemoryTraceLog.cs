@@ -31,7 +31,7 @@ internal sealed class MemoryTraceLog : ITraceLog
             IReadOnlyList<TraceEvent> list = [.. _events.Reverse()
                 .Where(e => e.At >= from && e.At < to && (tenant is null || e.Tenant == tenant)
                     && (string.IsNullOrEmpty(keyword) || e.Kind == keyword || e.TraceId == keyword || e.GenerationId == keyword))
-                .Skip(page * size).Take(size)];
+                .Skip((int)Math.Min(int.MaxValue, (long)page * size)).Take(size)];
             return ValueTask.FromResult(list);
         }
     }

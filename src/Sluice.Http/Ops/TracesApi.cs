@@ -29,7 +29,7 @@ internal static class TracesApi
             return Problem.BadRequest(ProblemCodes.InvalidRequest, "from must not be after to (ISO 8601), page must be >= 0, size from 1 to 1000, keyword at most 256 characters.");
         }
 
-        if ((long)((page ?? 0) + 1) * (size ?? 100) > MaxDepth)
+        if (((long)(page ?? 0) + 1) * (size ?? 100) > MaxDepth)
         {
             // Deep offsets cost a walk over every skipped row; a narrower from/to reaches the same events at once.
             return Problem.BadRequest(ProblemCodes.InvalidRequest, $"page and size reach past the first {MaxDepth} events: narrow the time range with from and to instead.");
