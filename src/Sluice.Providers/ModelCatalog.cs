@@ -27,12 +27,13 @@ internal sealed class ModelCatalog : IModelCatalog
 
     private readonly IOptionsMonitor<SluiceOptions> _live;
 
-    public ModelCatalog(IOptions<SluiceOptions> options, IOptionsMonitor<SluiceOptions> live, TimeProvider time)
+    public ModelCatalog(IOptionsMonitor<SluiceOptions> options, TimeProvider time)
     {
         _time = time;
-        _live = live;
-        _providers = Effective(options.Value.Providers);
-        _aliases = new Dictionary<string, ModelOptions>(options.Value.Models, StringComparer.Ordinal);
+        _live = options;
+        // Providers and aliases as they were at start; only a simulated provider's shape is read live (Target).
+        _providers = Effective(options.CurrentValue.Providers);
+        _aliases = new Dictionary<string, ModelOptions>(options.CurrentValue.Models, StringComparer.Ordinal);
         var listed = new List<ModelRoute>();
         foreach (var (name, provider) in _providers.OrderBy(p => p.Key, StringComparer.Ordinal))
         {

@@ -23,7 +23,8 @@ public sealed class ProviderPipelineTests : IAsyncLifetime
             ["Sluice:Providers:shaky:Retry:Delay"] = "00:00:00",
             ["Sluice:Providers:shaky:CircuitBreaker:FailureRatio"] = "1",
             ["Sluice:Providers:slow:Type"] = "simulated",
-            ["Sluice:Providers:slow:TotalTimeout"] = "00:00:00.300",
+            // A second: long enough for the first tokens even on a loaded machine, far short of the 5 s run.
+            ["Sluice:Providers:slow:TotalTimeout"] = "00:00:01",
             ["Sluice:Providers:stalled:Type"] = "simulated",
             ["Sluice:Providers:stalled:TotalTimeout"] = "00:00:00.300",
             ["Sluice:Providers:stalled:Simulate:TtftMs"] = "30000",
@@ -94,7 +95,7 @@ public sealed class ProviderPipelineTests : IAsyncLifetime
     [Fact]
     public async Task TotalTimeout_AfterTheFirstToken_EndsTheStreamWithARetryableTimeout()
     {
-        // 100 tokens at 20/s would take 5 s; the 300 ms total cuts it after the first few, with no fallback.
+        // 100 tokens at 20/s would take 5 s; the 1 s total cuts it after the first few, with no fallback.
         var id = (await _client.CreateGenerationAsync("""{"model":"slow-chat","messages":[{"role":"user","content":"slow run"}],"simulate":{"output_tokens":100,"tokens_per_second":20}}""")).GetProperty("id").GetString()!;
         var items = await _client.ReadEventsAsync(id);
         Assert.Equal("error", items[^1].EventType);

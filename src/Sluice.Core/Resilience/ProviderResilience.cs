@@ -25,19 +25,19 @@ public sealed class ProviderResilience : IDisposable
 
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly TimeProvider _time;
-    private readonly PollyTelemetry? _telemetry;
+    private readonly PollyTelemetry _telemetry;
     private readonly IKillSwitchStore _store;
 
     /// <summary>
     /// <paramref name="telemetry"/> is Polly's (Microsoft.Extensions.Resilience enriches it): every retry, timeout
     /// and circuit transition becomes <c>resilience.polly.strategy.events</c>, the provider its <c>pipeline.instance</c>.
     /// </summary>
-    public ProviderResilience(IOptionsMonitor<SluiceOptions> options, TimeProvider time, IKillSwitchStore? store = null, IOptions<PollyTelemetry>? telemetry = null)
+    public ProviderResilience(IOptionsMonitor<SluiceOptions> options, TimeProvider time, IKillSwitchStore store, IOptions<PollyTelemetry> telemetry)
     {
         _options = options;
         _time = time;
-        _store = store ?? new Storage.MemoryKillSwitchStore();
-        _telemetry = telemetry?.Value;
+        _store = store;
+        _telemetry = telemetry.Value;
     }
 
     /// <summary>
@@ -183,17 +183,14 @@ public sealed class ProviderResilience : IDisposable
 
         public ITimer? ExpiryTimer;
 
-        public Entry(string provider, SluiceOptions options, TimeProvider time, PollyTelemetry? telemetry)
+        public Entry(string provider, SluiceOptions options, TimeProvider time, PollyTelemetry telemetry)
         {
             var settings = options.Providers.TryGetValue(provider, out var p) ? p : new ProviderOptions();
             var breaker = settings.CircuitBreaker;
             Health = new ProviderHealth(time);
             Circuit = new CircuitBreakerStateProvider();
-            var builder = new ResiliencePipelineBuilder { TimeProvider = time, Name = PipelineName, InstanceName = provider };
-            if (telemetry is not null)
-            {
-                builder.ConfigureTelemetry(telemetry);
-            }
+            var builder = new ResiliencePipelineBuilder { TimeProvider = time, Name = PipelineName, InstanceName = provider }
+                .ConfigureTelemetry(telemetry);
 
             if (settings.Retry.MaxRetries > 0)
             {

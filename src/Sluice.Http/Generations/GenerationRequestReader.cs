@@ -118,16 +118,10 @@ internal static class GenerationRequestReader
             return Fail("invalid_request", "metadata must be a JSON object.");
         }
 
-        SimulateOptions? simulate = null;
-        if (root.TryGetProperty("simulate", out var sim) && sim.ValueKind != JsonValueKind.Null)
+        var (simulate, simulateError) = ReadSimulateField(root);
+        if (simulateError is not null)
         {
-            var (parsed, error) = ReadSimulate(sim);
-            if (error is not null)
-            {
-                return Fail("invalid_simulate", error);
-            }
-
-            simulate = parsed;
+            return Fail("invalid_simulate", simulateError);
         }
 
         return (new GenerationRequest
@@ -276,7 +270,11 @@ internal static class GenerationRequestReader
         return (new PromptReference(id.GetString()!, version, variables), null);
     }
 
-    public static (SimulateOptions? Options, string? Error) ReadSimulate(JsonElement sim)
+    /// <summary>The optional <c>simulate</c> field of a request body (absent or null: none).</summary>
+    public static (SimulateOptions? Options, string? Error) ReadSimulateField(JsonElement root) =>
+        root.TryGetProperty("simulate", out var sim) && sim.ValueKind != JsonValueKind.Null ? ReadSimulate(sim) : (null, null);
+
+    private static (SimulateOptions? Options, string? Error) ReadSimulate(JsonElement sim)
     {
         if (sim.ValueKind != JsonValueKind.Object)
         {

@@ -263,16 +263,10 @@ internal static class ChatCompletionsApi
         }
 
         // Sluice's extension, as an SDK's extra body field: shape a run of the simulated provider.
-        SimulateOptions? simulate = null;
-        if (root.TryGetProperty("simulate", out var sim) && sim.ValueKind != JsonValueKind.Null)
+        var (simulate, simulateError) = GenerationRequestReader.ReadSimulateField(root);
+        if (simulateError is not null)
         {
-            var (parsed, simulateError) = GenerationRequestReader.ReadSimulate(sim);
-            if (simulateError is not null)
-            {
-                return (null, false, false, "invalid_simulate", simulateError, "simulate");
-            }
-
-            simulate = parsed;
+            return (null, false, false, "invalid_simulate", simulateError, "simulate");
         }
 
         return (new GenerationRequest
