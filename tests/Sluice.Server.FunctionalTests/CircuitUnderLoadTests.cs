@@ -18,7 +18,8 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
 {
     private const int Concurrency = 16;
     private const string Prompt = """{"model":"chat","messages":[{"role":"user","content":"what happens when a provider fails"}]}""";
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+    private static readonly TimeSpan TrialTtft = TimeSpan.FromMilliseconds(777); // a due time no other timer of Sluice has
+    private readonly WatchedClock _time = new(DateTimeOffset.UtcNow);
     private readonly LiveSettings _live = new(new Dictionary<string, string?>
     {
         ["Sluice:Providers:flaky:Simulate:FailRate"] = "0.5",
@@ -77,9 +78,10 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
         Assert.All(await LoadAsync(40), r => Assert.Equal("simulated", r.Provider));
         Assert.Equal(attempts, (await _client.ProviderHealthAsync("flaky")).GetProperty("attempts5m").GetInt32());
 
-        // The provider recovers, slowly at first: its trial run takes 500 ms to its first token.
+        // The provider recovers, slowly at first: its trial run waits on the fake clock before its first token.
         _live.Change("Sluice:Providers:flaky:Simulate:FailRate", "0");
-        _live.Change("Sluice:Providers:flaky:Simulate:TtftMs", "500");
+        _live.Change("Sluice:Providers:flaky:Simulate:TtftMs", TrialTtft.TotalMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var trialWaits = _time.TimerCreated(TrialTtft);
         _time.Advance(TimeSpan.FromSeconds(31));
         var trialId = (await _client.CreateGenerationAsync(Prompt)).GetProperty("id").GetString()!;
         var trial = _client.ReadEventsAsync(trialId);
@@ -89,13 +91,9 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
         // Half-open lets one trial through; everything else still falls back meanwhile.
         Assert.All(await LoadAsync(Concurrency), r => Assert.Equal("simulated", r.Provider));
 
-        // Drive the fake clock until the trial's first token is due; the success closes the circuit.
-        for (var step = 0; !trial.IsCompleted && step < 1_000; step++)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(50));
-            await Task.WhenAny(trial, Task.Delay(10));
-        }
-
+        // Once the trial waits for its first token, move the clock to it; the success closes the circuit.
+        await trialWaits.WaitAsync(TimeSpan.FromSeconds(30));
+        _time.Advance(TrialTtft);
         var trialItems = await trial;
         Assert.Equal("flaky", Check(trialItems).Provider);
         var closed = await _client.ProviderHealthAsync("flaky");
@@ -174,5 +172,25 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
         }
 
         public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
+    }
+
+    /// <summary>A fake clock that says when a timer with a given due time is created (Task.Delay on it creates one).</summary>
+    private sealed class WatchedClock(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<TimeSpan, TaskCompletionSource> _watched = new();
+
+        public Task TimerCreated(TimeSpan dueTime) =>
+            _watched.GetOrAdd(dueTime, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            if (_watched.TryGetValue(dueTime, out var created))
+            {
+                created.TrySetResult();
+            }
+
+            return timer;
+        }
     }
 }
