@@ -33,7 +33,7 @@ public sealed class SqliteAuditLog(SqliteDatabase db) : IAuditLog
     }
 
     public async ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "DELETE FROM audit WHERE at < $cutoff";
             c.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());

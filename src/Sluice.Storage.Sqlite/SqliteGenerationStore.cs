@@ -19,7 +19,7 @@ public sealed class SqliteGenerationStore(SqliteDatabase db) : IGenerationStore
     }
 
     public async ValueTask UpdateAsync(GenerationRecord record, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "UPDATE generations SET status = $status, completed_at = $completed, record = $record WHERE tenant = $tenant AND id = $id";
             Bind(c, record);
@@ -50,7 +50,7 @@ public sealed class SqliteGenerationStore(SqliteDatabase db) : IGenerationStore
             $"SELECT record FROM generations WHERE status IN ({(int)GenerationStatus.Queued}, {(int)GenerationStatus.Running})", _ => { }));
 
     public async ValueTask<int> RemoveFinishedAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "DELETE FROM idempotency_keys WHERE created_at < $cutoff; DELETE FROM generations WHERE completed_at IS NOT NULL AND completed_at < $cutoff;";
             c.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
@@ -125,17 +125,6 @@ public sealed class SqliteGenerationStore(SqliteDatabase db) : IGenerationStore
             Bind(insert, record);
             insert.ExecuteNonQuery();
             SetResult(null);
-        }
-    }
-
-    internal sealed class CommandWrite(Action<SqliteCommand> prepare) : SqliteWrite<int>
-    {
-        public override void Execute(SqliteConnection connection, SqliteTransaction transaction)
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            prepare(command);
-            SetResult(command.ExecuteNonQuery());
         }
     }
 }

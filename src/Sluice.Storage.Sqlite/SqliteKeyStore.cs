@@ -9,7 +9,7 @@ public sealed class SqliteKeyStore(SqliteDatabase db) : IKeyStore
     private const string Columns = "id, tenant, roles, name, hash, created_at, expires_at, revoked_at";
 
     public async ValueTask AddAsync(ApiKeyRecord key, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new Write(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = $"INSERT INTO api_keys({Columns}) VALUES($id, $tenant, $roles, $name, $hash, $created, $expires, NULL)";
             c.Parameters.AddWithValue("$id", key.Id);
@@ -33,7 +33,7 @@ public sealed class SqliteKeyStore(SqliteDatabase db) : IKeyStore
             : Query($"SELECT {Columns} FROM api_keys WHERE tenant = $p ORDER BY created_at, id", tenant));
 
     public async ValueTask<bool> RevokeAsync(string id, DateTimeOffset at, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new Write(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND revoked_at IS NULL";
             c.Parameters.AddWithValue("$id", id);
@@ -50,7 +50,7 @@ public sealed class SqliteKeyStore(SqliteDatabase db) : IKeyStore
 
     public async ValueTask<byte[]> GetOrAddSecretAsync(string name, Func<byte[]> create, CancellationToken cancellationToken)
     {
-        await db.WriteAsync(new Write(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "INSERT OR IGNORE INTO secrets(name, value) VALUES($name, $value)";
             c.Parameters.AddWithValue("$name", name);
@@ -92,14 +92,4 @@ public sealed class SqliteKeyStore(SqliteDatabase db) : IKeyStore
         return result;
     }
 
-    private sealed class Write(Action<SqliteCommand> prepare) : SqliteWrite<int>
-    {
-        public override void Execute(SqliteConnection connection, SqliteTransaction transaction)
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            prepare(command);
-            SetResult(command.ExecuteNonQuery());
-        }
-    }
 }

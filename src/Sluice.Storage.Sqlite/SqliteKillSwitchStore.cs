@@ -6,7 +6,7 @@ namespace Sluice.Storage.Sqlite;
 public sealed class SqliteKillSwitchStore(SqliteDatabase db) : IKillSwitchStore
 {
     public async ValueTask SetAsync(string provider, KillSwitch? kill, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.Parameters.AddWithValue("$provider", provider);
             if (kill is null)

@@ -10,7 +10,7 @@ public sealed class SqliteOpsIdempotencyStore(SqliteDatabase db) : IOpsIdempoten
         await db.WriteAsync(new ClaimWrite(scope, requestHash, now, expiredBefore, staleBefore), cancellationToken);
 
     public async ValueTask CompleteAsync(string scope, OpsStoredResponse response, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "UPDATE ops_idempotency SET status = $status, content_type = $type, body = $body WHERE scope = $scope";
             c.Parameters.AddWithValue("$scope", scope);
@@ -20,14 +20,14 @@ public sealed class SqliteOpsIdempotencyStore(SqliteDatabase db) : IOpsIdempoten
         }), cancellationToken);
 
     public async ValueTask ReleaseAsync(string scope, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "DELETE FROM ops_idempotency WHERE scope = $scope AND status IS NULL";
             c.Parameters.AddWithValue("$scope", scope);
         }), cancellationToken);
 
     public async ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "DELETE FROM ops_idempotency WHERE claimed_at < $cutoff";
             c.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());

@@ -39,7 +39,7 @@ public sealed class SqliteOpsMetricsStore(SqliteDatabase db) : IOpsMetricsStore
     }
 
     public async ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "DELETE FROM ops_metrics_hourly WHERE hour < $cutoff";
             c.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeSeconds());

@@ -13,7 +13,7 @@ public sealed class SqlitePromptStore(SqliteDatabase db) : IPromptStore
     }
 
     public async ValueTask<bool> ActivateAsync(string tenant, string promptId, int version, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = """
                 INSERT INTO prompts(tenant, prompt_id, active_version)

@@ -7,7 +7,7 @@ namespace Sluice.Storage.Sqlite;
 public sealed class SqliteTraceLog(SqliteDatabase db) : ITraceLog
 {
     public async ValueTask AppendAsync(TraceEvent e, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "INSERT INTO trace_events(at, kind, trace_id, tenant, generation_id, detail) VALUES($at, $kind, $trace, $tenant, $gen, $detail)";
             c.Parameters.AddWithValue("$at", e.At.ToUnixTimeMilliseconds());
@@ -61,7 +61,7 @@ public sealed class SqliteTraceLog(SqliteDatabase db) : ITraceLog
     }
 
     public async ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-        await db.WriteAsync(new SqliteGenerationStore.CommandWrite(c =>
+        await db.WriteAsync(new SqliteCommandWrite(c =>
         {
             c.CommandText = "DELETE FROM trace_events WHERE at < $cutoff";
             c.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());

@@ -31,3 +31,15 @@ internal abstract class SqliteWrite<T> : SqliteWrite
 
     public override void Fail(Exception exception) => _completion.TrySetException(exception);
 }
+
+/// <summary>One prepared statement in the batch's transaction; its result is the number of rows it changed.</summary>
+internal sealed class SqliteCommandWrite(Action<SqliteCommand> prepare) : SqliteWrite<int>
+{
+    public override void Execute(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        prepare(command);
+        SetResult(command.ExecuteNonQuery());
+    }
+}
