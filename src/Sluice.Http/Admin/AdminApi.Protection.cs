@@ -120,7 +120,7 @@ internal static partial class AdminApi
         }
         catch (JsonException ex)
         {
-            return (default, Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message));
+            return (default, Problem.InvalidJson(ex));
         }
         catch (InvalidOperationException)
         {

@@ -35,7 +35,7 @@ internal static partial class AdminApi
             }
             catch (JsonException ex)
             {
-                return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+                return Problem.InvalidJson(ex);
             }
 
             if (request?.RetryMs is { } ms)

@@ -54,7 +54,7 @@ internal static class GenerationsApi
         }
         catch (JsonException ex)
         {
-            await Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message).ExecuteAsync(context);
+            await Problem.InvalidJson(ex).ExecuteAsync(context);
             return;
         }
 

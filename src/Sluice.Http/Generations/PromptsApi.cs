@@ -37,7 +37,7 @@ internal static class PromptsApi
         }
         catch (JsonException ex)
         {
-            return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+            return Problem.InvalidJson(ex);
         }
 
         using (document)

@@ -31,7 +31,7 @@ internal static partial class KeysApi
         }
         catch (JsonException ex)
         {
-            return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+            return Problem.InvalidJson(ex);
         }
 
         if (request is null || request.Tenant is null || !Identifiers.IsValidTenant(request.Tenant))

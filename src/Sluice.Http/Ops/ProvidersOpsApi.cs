@@ -42,7 +42,7 @@ internal static class ProvidersOpsApi
             }
             catch (JsonException ex)
             {
-                return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+                return Problem.InvalidJson(ex);
             }
 
             if (request?.Action is not ("enable" or "disable"))

@@ -38,7 +38,7 @@ internal static class RollbacksApi
             }
             catch (JsonException ex)
             {
-                return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+                return Problem.InvalidJson(ex);
             }
 
             if (request?.TargetType != "prompt" || request.TargetId is not { Length: > 0 } id || !Sluice.Streams.Identifiers.IsValidStreamId(id) || request.ToVersion is not (>= 1))

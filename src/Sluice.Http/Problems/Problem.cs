@@ -23,6 +23,10 @@ internal static class Problem
     public static Task WriteAsync(HttpContext context, int status, string code, string title, string? detail = null, TimeSpan? retryAfter = null) =>
         Result(status, code, title, detail, retryAfter).ExecuteAsync(context);
 
+    /// <summary>A body that does not parse as JSON, with the parser's position.</summary>
+    public static IResult InvalidJson(System.Text.Json.JsonException exception) =>
+        BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + exception.Message);
+
     public static IResult BadRequest(string code, string detail) => Result(StatusCodes.Status400BadRequest, code, "The request is not valid.", detail);
 
     /// <summary><c>X-Tenant-Key</c> names another tenant than a tenant key's own (or an invalid one for an admin key).</summary>

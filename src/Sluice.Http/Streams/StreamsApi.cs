@@ -41,7 +41,7 @@ internal static class StreamsApi
         }
         catch (JsonException ex)
         {
-            return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+            return Problem.InvalidJson(ex);
         }
 
         using (document)
@@ -116,7 +116,7 @@ internal static class StreamsApi
             }
             catch (JsonException ex)
             {
-                return Problem.BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + ex.Message);
+                return Problem.InvalidJson(ex);
             }
 
             if (request?.TtlSeconds is { } seconds)
