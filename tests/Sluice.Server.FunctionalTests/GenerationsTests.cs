@@ -254,6 +254,31 @@ public sealed class GenerationsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ResponseContract_CatastrophicPattern_EndsAsContractViolation_NotAStuckWorker()
+    {
+        // ^(a+)+$ against 36 a's and a '!' is 2^36 backtracking steps for an unguarded engine.
+        var body = JsonSerializer.Serialize(new
+        {
+            model = "simulated/default",
+            messages = new[] { new { role = "user", content = "json please" } },
+            response_contract = new { type = "json_schema", schema = new { type = "string", pattern = "^(a+)+$" } },
+            simulate = new { text = JsonSerializer.Serialize(new string('a', 36) + "!") },
+        });
+        var id = (await _client.CreateGenerationAsync(body)).GetProperty("id").GetString()!;
+
+        var only = Assert.Single(await _client.ReadEventsAsync(id));
+
+        Assert.Equal("safe_response", only.EventType);
+        var record = await WaitForRecordAsync(id, "failed");
+        Assert.Equal("contract_violation", record.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("time budget", record.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // The worker is free: the next generation runs to done.
+        var next = (await _client.CreateGenerationAsync("""{"model":"simulated/default","messages":[{"role":"user","content":"hi"}]}""")).GetProperty("id").GetString()!;
+        Assert.Equal("done", (await _client.ReadEventsAsync(next))[^1].EventType);
+    }
+
+    [Fact]
     public async Task ResponseContract_SatisfiedOutput_IsReleasedAsTokensThenDone()
     {
         const string body = """
@@ -276,6 +301,8 @@ public sealed class GenerationsTests : IAsyncLifetime
     [InlineData("""{"model":"simulated/default"}""", "empty_messages")]
     [InlineData("""{"model":"simulated/default","messages":[{"role":"wizard","content":"x"}]}""", "invalid_messages")]
     [InlineData("""{"model":"simulated/default","messages":[{"role":"user","content":"x"}],"response_contract":{"type":"json_schema","schema":{"type":5}}}""", "invalid_response_contract")]
+    [InlineData("""{"model":"simulated/default","messages":[{"role":"user","content":"x"}],"response_contract":{"type":"json_schema","schema":{"$schema":"https://example.com/meta","type":"string"}}}""", "invalid_response_contract")]
+    [InlineData("""{"model":"simulated/default","messages":[{"role":"user","content":"x"}],"response_contract":{"type":"json_schema","schema":{"pattern":"(unclosed"}}}""", "invalid_response_contract")]
     [InlineData("""{"model":"simulated/default","messages":[{"role":"user","content":"x"}],"simulate":{"fail":"sometimes"}}""", "invalid_simulate")]
     [InlineData("""{"model":"simulated/default","messages":[{"role":"user","content":"x"}],"max_tokens":0}""", "invalid_request")]
     [InlineData("""{"model":"simulated/default","prompt":{"id":"missing-prompt"}}""", "unknown_prompt")]

@@ -116,6 +116,12 @@ public sealed class LimitOptions
 
     /// <summary><c>Sluice:Limits:MaxEventsPerBatch</c>: events in one publish request.</summary>
     public int MaxEventsPerBatch { get; set; } = 1000;
+
+    /// <summary>
+    /// <c>Sluice:Limits:ContractValidationTimeout</c>: the time one <c>response_contract</c> validation may take; past it
+    /// the output fails its contract (<c>safe_response</c> <c>contract_violation</c>).
+    /// </summary>
+    public TimeSpan ContractValidationTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 }
 
 public sealed class TelemetryOptions

@@ -42,6 +42,7 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
         Positive(errors, "Sluice:Heartbeat", o.Heartbeat, TimeSpan.FromMilliseconds(100));
         Positive(errors, "Sluice:Retry", o.Retry, TimeSpan.Zero);
         Positive(errors, "Sluice:Limits:WriteTimeout", o.Limits.WriteTimeout, TimeSpan.FromMilliseconds(100));
+        Positive(errors, "Sluice:Limits:ContractValidationTimeout", o.Limits.ContractValidationTimeout, TimeSpan.FromMilliseconds(1));
         Positive(errors, "Sluice:Retention:Age", o.Retention.Age, TimeSpan.FromSeconds(1));
         Positive(errors, "Sluice:Retention:TraceEvents", o.Retention.TraceEvents, TimeSpan.FromMinutes(1));
         Positive(errors, "Sluice:Retention:OpsMetrics", o.Retention.OpsMetrics, TimeSpan.FromHours(1));

@@ -14,7 +14,7 @@ namespace Sluice.Generations;
 /// with <c>done</c>. A provider that goes silent is cut by the first-token and idle timeouts.
 /// </summary>
 internal sealed partial class GenerationExecutor(
-    StreamHub hub, IGenerationStore store, Resilience.ProviderResilience resilience, Ops.TraceRecorder traces, Ops.OpsMetricsAggregator opsMetrics, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationExecutor> logger)
+    StreamHub hub, IGenerationStore store, Resilience.ProviderResilience resilience, Ops.TraceRecorder traces, Ops.OpsMetricsAggregator opsMetrics, TimeProvider time, Microsoft.Extensions.Options.IOptionsMonitor<Configuration.SluiceOptions> options, SluiceMetrics? metrics, ILogger<GenerationExecutor> logger)
 {
     public const string SimulateOptionKey = "sluice.simulate";
 
@@ -106,13 +106,27 @@ internal sealed partial class GenerationExecutor(
             writer.Add(GenerationEvents.SafeResponse("The response was withheld by the provider's content filter.", "content_filter"));
             record = record with { Status = GenerationStatus.Failed, FinishReason = "content_filter", ErrorCode = "content_filter", ErrorMessage = "The provider's content filter stopped the output." };
         }
-        else if (request.Contract is { } contract && !contract.IsSatisfiedBy(run.Text!.ToString(), out var reason))
+        else if (request.Contract is { } contract && !SatisfiesContract(contract, run, cancel, ref cancelled, out var reason))
         {
-            // Nothing of the held output is written: only the safe response reaches any client.
-            writer.Add(GenerationEvents.SafeResponse(GenerationEvents.ContractViolationText, ErrorCodes.ContractViolation));
-            LogContractViolation(job.Id, reason!);
-            await traces.RecordAsync(ErrorCodes.ContractViolation, record.TraceId, record.Tenant, job.Id, "The output failed its response contract: " + reason + ".");
-            record = record with { Status = GenerationStatus.Failed, FinishReason = ErrorCodes.ContractViolation, ErrorCode = ErrorCodes.ContractViolation, ErrorMessage = "The output failed its response contract: " + reason + "." };
+            if (cancelled && job.Lost)
+            {
+                writer.Add(GenerationEvents.Error(ErrorCodes.WorkerLost, "The node stopped before the generation finished.", true));
+                record = record with { Status = GenerationStatus.Failed, ErrorCode = ErrorCodes.WorkerLost, ErrorMessage = "The node stopped before the generation finished." };
+            }
+            else if (cancelled)
+            {
+                // Cancelled while its output was being checked: nothing of it was exposed, and nothing will be.
+                writer.Add(GenerationEvents.Done("cancelled", run.InputTokens, run.OutputTokens, run.TtftMs, e2e, used?.Provider, used?.Model));
+                record = record with { Status = GenerationStatus.Cancelled, FinishReason = "cancelled" };
+            }
+            else
+            {
+                // Nothing of the held output is written: only the safe response reaches any client.
+                writer.Add(GenerationEvents.SafeResponse(GenerationEvents.ContractViolationText, ErrorCodes.ContractViolation));
+                LogContractViolation(job.Id, reason!);
+                await traces.RecordAsync(ErrorCodes.ContractViolation, record.TraceId, record.Tenant, job.Id, "The output failed its response contract: " + reason + ".");
+                record = record with { Status = GenerationStatus.Failed, FinishReason = ErrorCodes.ContractViolation, ErrorCode = ErrorCodes.ContractViolation, ErrorMessage = "The output failed its response contract: " + reason + "." };
+            }
         }
         else
         {
@@ -162,6 +176,20 @@ internal sealed partial class GenerationExecutor(
         job.Record = record;
         await store.UpdateAsync(record, CancellationToken.None);
         return record;
+    }
+
+    private bool SatisfiesContract(ResponseContract contract, RunState run, CancellationToken cancel, ref bool cancelled, out string? reason)
+    {
+        try
+        {
+            return contract.IsSatisfiedBy(run.Text!.ToString(), options.CurrentValue.Limits.ContractValidationTimeout, cancel, out reason);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            cancelled = true;
+            reason = "cancelled";
+            return false;
+        }
     }
 
     private async Task AttemptAsync(GenerationJob job, ProviderTarget target, GenerationEventWriter writer, RunState run, CancellationToken cancel, long attemptStarted)
