@@ -20,12 +20,22 @@ internal sealed partial class KeyBootstrapper(
         var o = options.Value;
         if (o.AdminKey is { } configured)
         {
-            if (await keys.AuthenticateAsync(configured, cancellationToken) is null)
+            // By hash, not by authentication: a revoked (or expired) configured key is still stored, and must stay
+            // refused rather than be registered again (which the unique hash would refuse with a crash).
+            switch (await store.FindByHashAsync(ApiKeyService.Hash(configured), cancellationToken))
             {
-                await keys.CreateAsync(Tenants.Default, Roles.Admin, "bootstrap (Sluice:AdminKey)", null, cancellationToken, configured);
+                case null:
+                    await keys.CreateAsync(Tenants.Default, Roles.Admin, "bootstrap (Sluice:AdminKey)", null, cancellationToken, configured);
+                    LogConfigured();
+                    break;
+                case { RevokedAt: not null } revoked:
+                    LogConfiguredRevoked(revoked.Id);
+                    break;
+                default:
+                    LogConfigured();
+                    break;
             }
 
-            LogConfigured();
             return;
         }
 
@@ -59,6 +69,9 @@ internal sealed partial class KeyBootstrapper(
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Bootstrap admin key from Sluice:AdminKey is registered")]
     private partial void LogConfigured();
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Sluice:AdminKey names key {KeyId}, which was revoked: it stays refused (set Sluice:AdminKey to a new secret, or remove it)")]
+    private partial void LogConfiguredRevoked(string keyId);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "No keys existed: generated bootstrap admin key {KeyId} (printed once on standard output)")]
     private partial void LogGenerated(string keyId);
