@@ -70,6 +70,23 @@ public sealed class OpsIdempotencyTests
     }
 
     [Fact]
+    public async Task AKey_IsScopedByTheRoute_NotThePathsCase()
+    {
+        await using var server = await SluiceTestServer.StartAsync("sqlite");
+        using var client = server.CreateClient();
+        const string body = """{"action":"enable","reason":"game day","effective_seconds":60}""";
+
+        using var first = await PostAsync(client, "/v1/ops/llm/providers/simulated/kill-switch", body, "kill-sim-1");
+        using var shouted = await PostAsync(client, "/V1/OPS/LLM/PROVIDERS/simulated/KILL-SWITCH", body, "kill-sim-1");
+
+        await Api.EnsureAsync(first, 200);
+        await Api.EnsureAsync(shouted, 200);
+        Assert.Equal("true", Assert.Single(shouted.Headers.GetValues("Idempotent-Replayed")));
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await shouted.Content.ReadAsStringAsync());
+        Assert.Single((await client.GetJsonAsync("/v1/ops/audit")).GetProperty("data").EnumerateArray(), e => e.GetProperty("action").GetString()!.StartsWith("kill_switch", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AKillSwitch_OutlivesARestart_UntilItIsLifted()
     {
         string dataDir;

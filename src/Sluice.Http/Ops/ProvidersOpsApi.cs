@@ -119,7 +119,7 @@ internal sealed class OpsIdempotency(Sluice.Ops.IOpsIdempotencyStore store, Time
 
         // The tenant an admin acts on is part of the request: the same key and body for another tenant is another call.
         var hash = Generations.GenerationsApi.Hash(body) + "|" + context.Request.Headers[SluiceCallerExtensions.TenantHeader].ToString();
-        var scope = context.GetCaller().KeyId + "|" + context.Request.Path + "|" + key;
+        var scope = context.GetCaller().KeyId + "|" + RouteOf(context) + "|" + key;
         var now = time.GetUtcNow();
         var claim = await store.ClaimAsync(scope, hash, now, now - options.CurrentValue.Generations.IdempotencyWindow, now - PendingLease, context.RequestAborted);
         switch (claim.Outcome)
@@ -159,6 +159,27 @@ internal sealed class OpsIdempotency(Sluice.Ops.IOpsIdempotencyStore store, Time
         }
 
         return new Replay(stored);
+    }
+
+    /// <summary>
+    /// The matched route and its values, not the raw path: routing matches paths case-insensitively, so
+    /// <c>/V1/OPS/...</c> reaches the same handler and must meet the same keys.
+    /// </summary>
+    private static string RouteOf(HttpContext context)
+    {
+        var pattern = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern;
+        if (pattern is null)
+        {
+            return context.Request.Path.Value!.ToLowerInvariant();
+        }
+
+        var route = new System.Text.StringBuilder(pattern.RawText);
+        foreach (var parameter in pattern.Parameters)
+        {
+            route.Append('|').Append(context.Request.RouteValues[parameter.Name]);
+        }
+
+        return route.ToString();
     }
 
     private static async Task<Sluice.Ops.OpsStoredResponse> ExecuteAsync(HttpContext context, Func<Task<IResult>> action)
