@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
@@ -179,20 +180,10 @@ public sealed partial class GenerationService
             return (null, 0, CreateOutcome.Invalid("unknown_prompt_version", $"The prompt '{reference.Id}' has no version {number}."));
         }
 
-        string? missing = null;
-        var text = Placeholder().Replace(version.Template, m =>
+        var text = Expand(version.Template, reference.Variables, _options.CurrentValue.Generations.MaxPromptChars, out var failure);
+        if (text is null)
         {
-            if (reference.Variables.TryGetValue(m.Groups[1].Value, out var value))
-            {
-                return value;
-            }
-
-            missing ??= m.Groups[1].Value;
-            return m.Value;
-        });
-        if (missing is not null)
-        {
-            return (null, 0, CreateOutcome.Invalid("missing_prompt_variable", $"The prompt's template needs the variable '{missing}'."));
+            return (null, 0, failure);
         }
 
         int? maxTokens = request.MaxTokens;
@@ -219,6 +210,55 @@ public sealed partial class GenerationService
             Temperature = temperature,
         };
         return (resolved, version.Version, null);
+    }
+
+    /// <summary>
+    /// The template with its variables substituted, built no longer than <paramref name="limit"/>: a short request
+    /// that names one large variable many times must be refused before it is built, not after.
+    /// </summary>
+    private static string? Expand(string template, IReadOnlyDictionary<string, string> variables, int limit, out CreateOutcome? failure)
+    {
+        failure = null;
+        var text = new StringBuilder(Math.Min(template.Length, limit));
+        var last = 0;
+        for (var match = Placeholder().Match(template); match.Success; match = match.NextMatch())
+        {
+            if (!variables.TryGetValue(match.Groups[1].Value, out var value))
+            {
+                failure = CreateOutcome.Invalid("missing_prompt_variable", $"The prompt's template needs the variable '{match.Groups[1].Value}'.");
+                return null;
+            }
+
+            if (!Append(text, template.AsSpan(last, match.Index - last), limit) || !Append(text, value, limit))
+            {
+                failure = TooLong(limit);
+                return null;
+            }
+
+            last = match.Index + match.Length;
+        }
+
+        if (!Append(text, template.AsSpan(last), limit))
+        {
+            failure = TooLong(limit);
+            return null;
+        }
+
+        return text.ToString();
+
+        static bool Append(StringBuilder text, ReadOnlySpan<char> piece, int limit)
+        {
+            if (text.Length + (long)piece.Length > limit)
+            {
+                return false;
+            }
+
+            text.Append(piece);
+            return true;
+        }
+
+        static CreateOutcome TooLong(int limit) => CreateOutcome.Invalid(
+            "prompt_too_long", $"The prompt's template with its variables is longer than {limit} characters (Sluice:Generations:MaxPromptChars).");
     }
 
     [GeneratedRegex(@"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")]
