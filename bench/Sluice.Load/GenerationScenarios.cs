@@ -23,7 +23,7 @@ internal static class GenerationScenarios
 
     public static async Task<object> GenerationsAsync(HttpClient http, string url, string key, int concurrency, TimeSpan duration, int tokens)
     {
-        var body = $"{{\"model\":\"simulated/default\",\"messages\":[{{\"role\":\"user\",\"content\":\"bench\"}}],\"simulate\":{{\"output_tokens\":{tokens}}}}}";
+        var body = $"{{\"model\":\"simulated/default\",\"messages\":[{{\"role\":\"user\",\"content\":\"bench\"}}],\"simulate\":{{\"output_tokens\":{tokens},\"ttft_ms\":0,\"tokens_per_second\":0}}}}";
         var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         long completed = 0, incomplete = 0, refused = 0, tokensSeen = 0;
         var latencies = new List<double>[concurrency];

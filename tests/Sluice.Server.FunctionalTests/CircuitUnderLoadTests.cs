@@ -23,6 +23,7 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
     private readonly LiveSettings _live = new(new Dictionary<string, string?>
     {
         ["Sluice:Providers:flaky:Simulate:FailRate"] = "0.5",
+        ["Sluice:Providers:flaky:Simulate:TtftMs"] = "0",
     });
 
     private SluiceTestServer _server = null!;
@@ -34,6 +35,12 @@ public sealed class CircuitUnderLoadTests : IAsyncLifetime
         _server = await SluiceTestServer.StartAsync("sqlite", new Dictionary<string, string>
         {
             ["Sluice:Providers:flaky:Type"] = "simulated",
+            // On a fake clock the simulated providers run without delays, 24 tokens each.
+            ["Sluice:Providers:flaky:Simulate:TokensPerSecond"] = "0",
+            ["Sluice:Providers:flaky:Simulate:OutputTokens"] = "24",
+            ["Sluice:Providers:simulated:Simulate:TtftMs"] = "0",
+            ["Sluice:Providers:simulated:Simulate:TokensPerSecond"] = "0",
+            ["Sluice:Providers:simulated:Simulate:OutputTokens"] = "24",
             ["Sluice:Providers:flaky:CircuitBreaker:MinimumThroughput"] = "10",
             ["Sluice:Providers:flaky:CircuitBreaker:FailureRatio"] = "0.4",
             ["Sluice:Providers:flaky:CircuitBreaker:SamplingDuration"] = "00:10:00",

@@ -19,6 +19,7 @@ public sealed class GenerationsTests : IAsyncLifetime
             ["Sluice:Providers:flaky:Simulate:Fail"] = "before_first_token",
             ["Sluice:Providers:stuck:Type"] = "simulated",
             ["Sluice:Providers:stuck:IdleTimeout"] = "00:00:00.300",
+            ["Sluice:Providers:stuck:Simulate:TtftMs"] = "0",
             ["Sluice:Providers:stuck:FirstTokenTimeout"] = "00:00:00.300",
             ["Sluice:Providers:sleepy:Type"] = "simulated",
             ["Sluice:Providers:sleepy:Simulate:TtftMs"] = "600000",

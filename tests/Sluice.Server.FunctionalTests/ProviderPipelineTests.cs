@@ -47,7 +47,7 @@ public sealed class ProviderPipelineTests : IAsyncLifetime
     {
         for (var i = 0; i < 6; i++)
         {
-            var id = (await _client.CreateGenerationAsync("""{"model":"shaky/default","messages":[{"role":"user","content":"retry me"}]}""")).GetProperty("id").GetString()!;
+            var id = (await _client.CreateGenerationAsync("""{"model":"shaky/default","messages":[{"role":"user","content":"retry me"}],"simulate":{"output_tokens":24,"ttft_ms":0,"tokens_per_second":0}}""")).GetProperty("id").GetString()!;
             var items = await _client.ReadEventsAsync(id);
             Assert.Equal("done", items[^1].EventType);
             Assert.Equal(24, items.Count(e => e.EventType == "token"));

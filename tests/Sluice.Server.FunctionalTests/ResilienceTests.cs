@@ -36,6 +36,9 @@ public sealed class ResilienceTests : IAsyncLifetime
             ["Sluice:Providers:openai:CircuitBreaker:BreakDuration"] = "00:00:30",
             ["Sluice:Models:chat:Chain:0"] = "openai/gpt-text",
             ["Sluice:Models:chat:Chain:1"] = "simulated/default",
+            // The fallback runs without delays: on a fake clock nothing else would move them.
+            ["Sluice:Providers:simulated:Simulate:TtftMs"] = "0",
+            ["Sluice:Providers:simulated:Simulate:TokensPerSecond"] = "0",
         }, configure: b => b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time)));
         _client = _server.CreateClient();
     }

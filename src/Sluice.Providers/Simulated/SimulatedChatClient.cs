@@ -13,13 +13,23 @@ namespace Sluice.Providers.Simulated;
 /// </summary>
 internal sealed class SimulatedChatClient(string providerName, TimeProvider time) : IChatClient
 {
-    private static readonly string[] Words =
+    /// <summary>Unset <c>ttft_ms</c>: about what a hosted model takes to start answering.</summary>
+    public const int DefaultTtftMs = 300;
+
+    /// <summary>Unset <c>tokens_per_second</c>: a hosted model's pace, slow enough to see it stream.</summary>
+    public const double DefaultTokensPerSecond = 30;
+
+    // Answers that read as answers, so a first run looks like a model streaming; one is chosen by the seed,
+    // and a requested length longer than it runs on into the next.
+    private static readonly string[][] Answers =
     [
-        "the", "stream", "resumes", "exactly", "where", "it", "stopped", "and", "every", "token", "arrives", "once",
-        "in", "order", "while", "clients", "come", "and", "go", "a", "gateway", "keeps", "the", "log", "durable",
-        "so", "nothing", "is", "lost", "operators", "sleep", "through", "the", "night", "providers", "fail", "over",
-        "before", "the", "first", "byte", "is", "written", "proxies", "never", "buffer", "heartbeats", "keep", "connections", "alive",
+        Split("Sluice keeps every stream as an ordered log of events. A client that drops reconnects with Last-Event-ID and receives exactly the events it missed, so nothing is lost and nothing arrives twice. This answer comes from the built-in simulated provider, paced like a hosted model."),
+        Split("Here is a short answer from the simulated provider. It starts after about three hundred milliseconds and streams some thirty tokens a second, as a hosted model would. Point Sluice at OpenAI, Anthropic or a local server in appsettings.json to get real answers instead."),
+        Split("Streams stall for many reasons: a proxy that buffers, a provider that goes quiet, a client that stops reading. Sluice sends heartbeats, cuts silent providers with timeouts and lets slow clients resume from the log. Each of those paths can be tried here without a real model."),
+        Split("Good question. The generation runs to its end whether anyone is watching or not, and every token is stored before it is sent. Open the events URL in a browser, close the tab, open it again, and the stream picks up where it left off."),
     ];
+
+    private static readonly string[] AllWords = [.. Answers.SelectMany(a => a)];
 
     private long _runs;
 
@@ -33,7 +43,8 @@ internal sealed class SimulatedChatClient(string providerName, TimeProvider time
         var model = options?.ModelId ?? "default";
         var seed = shape.Seed ?? SeedOf(list);
         var words = shape.Text is { } text ? text.Split(' ') : null;
-        var planned = words?.Length ?? Math.Max(0, shape.OutputTokens ?? 24);
+        var answer = (int)((uint)seed % (uint)Answers.Length);
+        var planned = words?.Length ?? Math.Max(0, shape.OutputTokens ?? Answers[answer].Length);
         var max = options?.MaxOutputTokens;
         var count = max is { } m && m < planned ? m : planned;
         var finish = max is { } m2 && m2 < planned ? ChatFinishReason.Length : ChatFinishReason.Stop;
@@ -48,10 +59,10 @@ internal sealed class SimulatedChatClient(string providerName, TimeProvider time
         }
 
         var failAfter = shape.FailAfterTokens ?? (fail == "mid_stream" ? Math.Max(1, count / 2) : 0);
-        var interval = shape.TokensPerSecond is > 0 and var tps ? TimeSpan.FromSeconds(1 / tps) : TimeSpan.Zero;
+        var interval = (shape.TokensPerSecond ?? DefaultTokensPerSecond) is > 0 and var tps ? TimeSpan.FromSeconds(1 / tps) : TimeSpan.Zero;
         var inputTokens = list.Sum(message => CountWords(message.Text));
 
-        if (shape.TtftMs is > 0 and var ttft)
+        if ((shape.TtftMs ?? DefaultTtftMs) is > 0 and var ttft)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(ttft), time, cancellationToken);
         }
@@ -61,7 +72,7 @@ internal sealed class SimulatedChatClient(string providerName, TimeProvider time
             throw new ProviderException(ErrorCodes.ProviderUnavailable, $"{providerName}: simulated failure before the first token.", true);
         }
 
-        var random = new XorShift(seed);
+        var offset = Offset(answer);
         for (var i = 0; i < count; i++)
         {
             if (fail == "mid_stream" && i == failAfter)
@@ -79,7 +90,7 @@ internal sealed class SimulatedChatClient(string providerName, TimeProvider time
                 await Task.Delay(interval, time, cancellationToken);
             }
 
-            var word = words is not null ? words[i] : Words[random.Next(Words.Length)];
+            var word = words is not null ? words[i] : AllWords[(offset + i) % AllWords.Length];
             var content = new TextContent(i == 0 ? word : " " + word);
             if (shape.Citations is > 0 and var citations && i < citations)
             {
@@ -163,17 +174,16 @@ internal sealed class SimulatedChatClient(string providerName, TimeProvider time
         return count;
     }
 
-    /// <summary>A fixed generator: System.Random's seeded sequence is not promised across runtime versions.</summary>
-    private struct XorShift(int seed)
+    private static int Offset(int answer)
     {
-        private uint _state = seed == 0 ? 0x9E3779B9u : (uint)seed;
-
-        public int Next(int bound)
+        var offset = 0;
+        for (var a = 0; a < answer; a++)
         {
-            _state ^= _state << 13;
-            _state ^= _state >> 17;
-            _state ^= _state << 5;
-            return (int)(_state % (uint)bound);
+            offset += Answers[a].Length;
         }
+
+        return offset;
     }
+
+    private static string[] Split(string text) => text.Split(' ');
 }
