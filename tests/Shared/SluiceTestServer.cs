@@ -31,7 +31,8 @@ public sealed class SluiceTestServer : IAsyncDisposable
     public CapturingLoggerProvider Logs { get; }
 
     public static async Task<SluiceTestServer> StartAsync(
-        string store = "sqlite", IDictionary<string, string>? settings = null, Action<WebApplicationBuilder>? configure = null, string? dataDir = null)
+        string store = "sqlite", IDictionary<string, string>? settings = null, Action<WebApplicationBuilder>? configure = null, string? dataDir = null,
+        string? adminKey = AdminKey)
     {
         dataDir ??= Directory.CreateTempSubdirectory("sluice-test-").FullName;
         var args = new List<string>
@@ -40,9 +41,13 @@ public sealed class SluiceTestServer : IAsyncDisposable
             "--environment", "Production",
             "--Sluice:Store", store,
             "--Sluice:DataDir", dataDir,
-            "--Sluice:AdminKey", AdminKey,
             "--Logging:LogLevel:Default", "Debug",
         };
+        if (adminKey is not null)
+        {
+            args.AddRange(["--Sluice:AdminKey", adminKey]);
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             args.Add("--" + key);
