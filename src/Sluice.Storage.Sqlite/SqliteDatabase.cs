@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sluice.Configuration;
+using Sluice.Storage;
 
 namespace Sluice.Storage.Sqlite;
 
@@ -42,8 +43,10 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null)
         {
-            Directory.CreateDirectory(directory);
+            DataDirectory.Secure(directory, logger);
         }
+
+        DataDirectory.CreateOwnerOnlyFile(path);
 
         ConnectionString = new SqliteConnectionStringBuilder
         {
@@ -64,7 +67,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         // 3-4 ms against 0.8 ms on the memory store). A background connection checkpoints instead (PASSIVE:
         // never blocks the writer); auto-checkpoint stays as a backstop far above the usual WAL size.
         Execute(_writer, "PRAGMA wal_autocheckpoint=100000;");
-        Execute(_writer, Schema);
+        Migrate(_writer, path);
         // A dedicated thread, not a pool thread: SQLite's calls are synchronous, and under heavy fan-out the
         // pool's queue is long; a writer that waits in it delays every publish (measured: fan-out p50 5 s
         // with the loop on the pool, see docs/benchmarks.md).
@@ -184,6 +187,53 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>The layout this build writes; <c>PRAGMA user_version</c> records the one a file has.</summary>
+    public static int SchemaVersion => Migrations.Length;
+
+    /// <summary>
+    /// Brings the file to <see cref="SchemaVersion"/> in one transaction (a failed migration leaves it as it was),
+    /// and refuses a file written by a newer build: its tables may mean things this build does not know.
+    /// </summary>
+    private static void Migrate(SqliteConnection connection, string path)
+    {
+        var current = Convert.ToInt32(Scalar(connection, "PRAGMA user_version;"), System.Globalization.CultureInfo.InvariantCulture);
+        if (current > SchemaVersion)
+        {
+            throw new InvalidOperationException(
+                $"{Path.GetFullPath(path)} has schema version {current}, newer than this build's {SchemaVersion}: run the build that wrote it (or a newer one), or point Sluice:DataDir elsewhere.");
+        }
+
+        if (current == SchemaVersion)
+        {
+            return;
+        }
+
+        using var transaction = connection.BeginTransaction(deferred: false);
+        for (var version = current + 1; version <= SchemaVersion; version++)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = Migrations[version - 1];
+            command.ExecuteNonQuery();
+        }
+
+        using (var stamp = connection.CreateCommand())
+        {
+            stamp.Transaction = transaction;
+            stamp.CommandText = $"PRAGMA user_version={SchemaVersion};";
+            stamp.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
     internal static void Execute(SqliteConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
@@ -208,7 +258,11 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "SQLite commit of {Count} writes failed; all were rolled back")]
     private partial void LogCommitFailed(Exception exception, int count);
 
-    private const string Schema = """
+    // Forward migrations, one per version; append, never edit a landed one. Version 1 is the layout of the
+    // builds before versioning (55b0c8c), written with IF NOT EXISTS so that it also stamps their files.
+    private static readonly string[] Migrations = [Version1];
+
+    private const string Version1 = """
         CREATE TABLE IF NOT EXISTS streams(
             sk INTEGER PRIMARY KEY,
             tenant TEXT NOT NULL,

@@ -48,13 +48,9 @@ internal sealed partial class KeyBootstrapper(
         string? path = null;
         if (o.StoreKind == StoreKind.Sqlite)
         {
-            Directory.CreateDirectory(o.DataDir);
+            Storage.DataDirectory.Secure(o.DataDir, logger);
             path = Path.GetFullPath(Path.Combine(o.DataDir, FileName));
-            await File.WriteAllTextAsync(path, secret + "\n", cancellationToken);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
+            await Storage.DataDirectory.WriteOwnerOnlyAsync(path, secret + "\n", cancellationToken);
         }
 
         // Printed, not logged: log sinks are shipped and retained; the console of a first start is watched by a person.
