@@ -22,6 +22,14 @@ public sealed class OpenAiSdkTests : IAsyncLifetime
             ["Sluice:Providers:openai:Type"] = "openai",
             ["Sluice:Providers:openai:BaseUrl"] = new Uri(_upstream.BaseAddress, "/v1").ToString(),
             ["Sluice:Providers:openai:ApiKey"] = "sk-upstream",
+            ["Sluice:Providers:broken:Type"] = "simulated",
+            ["Sluice:Providers:broken:Simulate:Fail"] = "mid_stream",
+            ["Sluice:Providers:broken:Simulate:OutputTokens"] = "10",
+            ["Sluice:Providers:broken:Simulate:TokensPerSecond"] = "0",
+            ["Sluice:Providers:slow:Type"] = "simulated",
+            ["Sluice:Providers:slow:Simulate:TtftMs"] = "0",
+            ["Sluice:Providers:slow:Simulate:TokensPerSecond"] = "20",
+            ["Sluice:Providers:slow:Simulate:OutputTokens"] = "100000",
         });
     }
 
@@ -91,6 +99,141 @@ public sealed class OpenAiSdkTests : IAsyncLifetime
         Assert.Equal("get_weather", name);
         Assert.Equal("Paris", JsonDocument.Parse(arguments.ToString()).RootElement.GetProperty("city").GetString());
         Assert.Equal(ChatFinishReason.ToolCalls, finish);
+    }
+
+    [Fact]
+    public async Task Streaming_AFailedGeneration_ThrowsInTheSdk_AfterTheTokensItHad()
+    {
+        var text = new StringBuilder();
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await foreach (var update in Sdk("broken/default").CompleteChatStreamingAsync([new UserChatMessage("fail midway")]))
+            {
+                foreach (var part in update.ContentUpdate)
+                {
+                    text.Append(part.Text);
+                }
+
+                Assert.Null(update.FinishReason);
+            }
+        });
+
+        Assert.IsNotType<Xunit.Sdk.XunitException>(error, exactMatch: false);
+        Assert.Equal(5, text.ToString().Split(' ').Length);
+    }
+
+    [Fact]
+    public async Task Streaming_AFailedGeneration_OnTheWire_EndsWithOpenAisErrorChunk_AndNoDone()
+    {
+        using var client = _server.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"broken/default","stream":true,"messages":[{"role":"user","content":"wire"}]}""", Encoding.UTF8, "application/json"),
+        };
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await Api.EnsureAsync(response, 200);
+        var items = new List<SseItem<string>>();
+        await using var stream = await response.Content.ReadAsStreamAsync();
+
+        // The response is cut after the error chunk: the read ends in a transport error, after every chunk.
+        await Assert.ThrowsAnyAsync<IOException>(async () =>
+        {
+            await foreach (var item in SseParser.Create(stream).EnumerateAsync())
+            {
+                items.Add(item);
+            }
+        });
+
+        Assert.DoesNotContain(items, i => i.Data == "[DONE]");
+        var error = JsonDocument.Parse(items[^1].Data).RootElement.GetProperty("error");
+        Assert.Equal("provider_unavailable", error.GetProperty("code").GetString());
+        Assert.Equal("server_error", error.GetProperty("type").GetString());
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
+    }
+
+    [Fact]
+    public async Task Streaming_ACancelledGeneration_ThrowsInTheSdk_NeverLooksFinished()
+    {
+        using var client = _server.CreateClient();
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            var cancelled = false;
+            await foreach (var update in Sdk("slow/default").CompleteChatStreamingAsync([new UserChatMessage("cancel me")]))
+            {
+                Assert.Null(update.FinishReason);
+                if (!cancelled && update.ContentUpdate.Count > 0)
+                {
+                    cancelled = true;
+                    await CancelRunningAsync(client, "cancel me");
+                }
+            }
+        });
+
+        Assert.IsNotType<Xunit.Sdk.XunitException>(error, exactMatch: false);
+        // On the wire, resumed in OpenAI's format: the cancelled end is an error chunk, not a finish.
+        var id = (await client.GetJsonAsync("/v1/generations?limit=1")).GetProperty("data")[0].GetProperty("id").GetString()!;
+        var last = (await ReadCutAsync(client, $"/v1/generations/{id}/events?format=openai"))[^1];
+        Assert.Equal("generation_cancelled", JsonDocument.Parse(last.Data).RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    private static async Task<List<SseItem<string>>> ReadCutAsync(HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+        await Api.EnsureAsync(response, 200);
+        var items = new List<SseItem<string>>();
+        await using var stream = await response.Content.ReadAsStreamAsync();
+        await Assert.ThrowsAnyAsync<IOException>(async () =>
+        {
+            await foreach (var item in SseParser.Create(stream).EnumerateAsync())
+            {
+                items.Add(item);
+            }
+        });
+        Assert.DoesNotContain(items, i => i.Data == "[DONE]");
+        return items;
+    }
+
+    [Fact]
+    public async Task NonStreaming_ACancelledGeneration_IsAnErrorStatusInTheSdk()
+    {
+        using var client = _server.CreateClient();
+        var call = Sdk("slow/default").CompleteChatAsync([new UserChatMessage("cancel me whole")]);
+        await CancelRunningAsync(client, "cancel me whole");
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => call);
+
+        Assert.Equal(409, error.Status);
+        Assert.Contains("generation_cancelled", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NonStreaming_AFailedGeneration_IsAnErrorStatusInTheSdk()
+    {
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => Sdk("broken/default").CompleteChatAsync([new UserChatMessage("fail whole")]));
+
+        Assert.Equal(502, error.Status);
+        Assert.Contains("provider_unavailable", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Cancels this test's generation once it runs (found by its prompt's model among the running ones).</summary>
+    private static async Task CancelRunningAsync(HttpClient client, string prompt)
+    {
+        for (var attempt = 0; attempt < 2000; attempt++)
+        {
+            foreach (var generation in (await client.GetJsonAsync("/v1/generations?status=running&limit=100")).GetProperty("data").EnumerateArray())
+            {
+                if (generation.GetProperty("model").GetString() == "slow/default")
+                {
+                    using var cancel = await client.PostAsync($"/v1/generations/{generation.GetProperty("id").GetString()}/cancel", null);
+                    await Api.EnsureAsync(cancel, 202);
+                    return;
+                }
+            }
+
+            await Task.Yield();
+        }
+
+        Assert.Fail("the generation of '" + prompt + "' never ran");
     }
 
     [Fact]

@@ -37,6 +37,9 @@ public sealed class ProviderException : Exception
 public static class ErrorCodes
 {
     public const string ProviderUnavailable = "provider_unavailable";
+
+    /// <summary>The OpenAI surface's code for a cancelled generation: OpenAI has no finish_reason for it.</summary>
+    public const string GenerationCancelled = "generation_cancelled";
     public const string ProviderTimeout = "provider_timeout";
     public const string ProviderRejected = "provider_rejected";
     public const string RateLimited = "rate_limited";

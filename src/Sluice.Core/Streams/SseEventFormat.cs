@@ -12,6 +12,10 @@ public abstract class SseEventFormat
     /// <summary>What a heartbeat is in this format.</summary>
     public abstract ReadOnlyMemory<byte> Heartbeat { get; }
 
-    /// <summary>Written after the terminal event, before the response ends (OpenAI's <c>data: [DONE]</c>).</summary>
-    public abstract ReadOnlyMemory<byte> Trailer { get; }
+    /// <summary>
+    /// True once the terminal event this connection was sent says the stream did not finish (failed, cancelled).
+    /// The response is then cut instead of completed: clients that only notice a transport error, such as
+    /// OpenAI's SDKs, which skip an error chunk, raise instead of returning a truncated answer as a result.
+    /// </summary>
+    public virtual bool CutAfterTerminal => false;
 }

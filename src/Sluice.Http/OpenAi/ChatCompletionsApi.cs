@@ -113,6 +113,12 @@ internal static class ChatCompletionsApi
             after = batch[^1].Id;
         }
 
+        if (finished.Status == GenerationStatus.Cancelled)
+        {
+            await ErrorAsync(context, 409, "cancelled", ErrorCodes.GenerationCancelled, "The generation was cancelled before it finished.");
+            return;
+        }
+
         if (finished.Status == GenerationStatus.Failed && finished.ErrorCode != ErrorCodes.ContractViolation)
         {
             var status = finished.ErrorCode is ErrorCodes.RateLimited ? 429 : finished.ErrorCode is ErrorCodes.ProviderTimeout ? 504 : 502;

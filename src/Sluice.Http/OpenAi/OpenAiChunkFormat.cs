@@ -27,11 +27,32 @@ internal sealed class OpenAiChunkFormat : SseEventFormat
 
     public override ReadOnlyMemory<byte> Heartbeat => KeepAlive;
 
-    public override ReadOnlyMemory<byte> Trailer => Done;
+    private bool _failed;
 
-    public override ReadOnlyMemory<byte> Frame(StoredEvent e) =>
+    // [DONE] is part of the terminal frame that earns it: a stream that failed or was cancelled ends with an
+    // error chunk and no [DONE], then the cut, so no OpenAI client can take it for a finished answer.
+    public override bool CutAfterTerminal => _failed;
+
+    public override ReadOnlyMemory<byte> Frame(StoredEvent e)
+    {
+        if (e.Type == EventTypes.Error)
+        {
+            _failed = true;
+        }
+
+        if (e.Type != EventTypes.Done)
+        {
+            return e.AlternateFrame(static (ev, c) => Encode(ev, (c, false)), _context);
+        }
+
         // The done chunk depends on include_usage, so it is built per connection; every other chunk is shared.
-        e.Type == EventTypes.Done ? Encode(e, (_context, _includeUsage)) : e.AlternateFrame(static (ev, c) => Encode(ev, (c, false)), _context);
+        using (var data = JsonDocument.Parse(e.Data))
+        {
+            _failed |= Str(data.RootElement, "finish_reason") == "cancelled";
+        }
+
+        return Encode(e, (_context, _includeUsage));
+    }
 
     private static byte[] Encode(StoredEvent e, (Context Context, bool IncludeUsage) state)
     {
@@ -39,15 +60,14 @@ internal sealed class OpenAiChunkFormat : SseEventFormat
         var root = data.RootElement;
         if (e.Type == EventTypes.Error)
         {
-            return SseFrames.EncodeMessage(Json(w =>
-            {
-                w.WriteStartObject("error");
-                w.WriteString("message", Str(root, "message") ?? "The generation failed.");
-                w.WriteString("type", "server_error");
-                w.WriteString("code", Str(root, "code"));
-                w.WriteBoolean("retryable", root.TryGetProperty("retryable", out var r) && r.ValueKind == JsonValueKind.True);
-                w.WriteEndObject();
-            }), e.Id);
+            return ErrorFrame(e.Id, Str(root, "message") ?? "The generation failed.", "server_error", Str(root, "code"),
+                root.TryGetProperty("retryable", out var r) && r.ValueKind == JsonValueKind.True);
+        }
+
+        if (e.Type == EventTypes.Done && Str(root, "finish_reason") == "cancelled")
+        {
+            // OpenAI has no finish_reason for it, and "stop" would be a lie: an error the SDKs raise.
+            return ErrorFrame(e.Id, "The generation was cancelled before it finished.", "cancelled", ErrorCodes.GenerationCancelled, false);
         }
 
         var chunk = Chunk(state.Context, w =>
@@ -76,11 +96,6 @@ internal sealed class OpenAiChunkFormat : SseEventFormat
                 case EventTypes.Done:
                     var reason = Str(root, "finish_reason") ?? "stop";
                     Delta(w, null, reason is "stop" or "length" or "tool_calls" ? reason : "stop");
-                    if (reason == "cancelled")
-                    {
-                        w.WriteString("sluice_finish_reason", reason);
-                    }
-
                     break;
                 case EventTypes.SafeResponse:
                     Delta(w, d => d.WriteString("content", Str(root, "text")), "content_filter");
@@ -97,9 +112,19 @@ internal sealed class OpenAiChunkFormat : SseEventFormat
         });
 
         var frame = SseFrames.EncodeMessage(chunk, e.Id);
-        if (e.Type != EventTypes.Done || !state.IncludeUsage)
+        if (e.Type == EventTypes.SafeResponse)
+        {
+            return [.. frame, .. Done];
+        }
+
+        if (e.Type != EventTypes.Done)
         {
             return frame;
+        }
+
+        if (!state.IncludeUsage)
+        {
+            return [.. frame, .. Done];
         }
 
         // include_usage: OpenAI's last chunk has no choices and the usage; it carries the same id as the done chunk.
@@ -116,8 +141,20 @@ internal sealed class OpenAiChunkFormat : SseEventFormat
             w.WriteNumber("total_tokens", input + output);
             w.WriteEndObject();
         }, includeUsageNull: false), e.Id);
-        return [.. frame, .. usageChunk];
+        return [.. frame, .. usageChunk, .. Done];
     }
+
+    private static byte[] ErrorFrame(long id, string message, string type, string? code, bool retryable) =>
+        SseFrames.EncodeMessage(Json(w =>
+        {
+            w.WriteStartObject("error");
+            w.WriteString("message", message);
+            w.WriteString("type", type);
+            w.WriteNull("param");
+            w.WriteString("code", code);
+            w.WriteBoolean("retryable", retryable);
+            w.WriteEndObject();
+        }), id);
 
     private static void Delta(Utf8JsonWriter w, Action<Utf8JsonWriter>? content, string? finishReason)
     {

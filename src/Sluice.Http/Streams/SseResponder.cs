@@ -19,6 +19,9 @@ internal sealed partial class SseResponder(
 {
     public const string LastEventIdQuery = "lastEventId";
 
+    /// <summary>How long a response that ends in failure stays open after its last chunk before it is cut.</summary>
+    private static readonly TimeSpan CutGrace = TimeSpan.FromMilliseconds(250);
+
     /// <param name="context">The request.</param>
     /// <param name="key">The stream.</param>
     /// <param name="format">Another wire format for its events (OpenAI chunks), or null.</param>
@@ -122,9 +125,21 @@ internal sealed partial class SseResponder(
         var end = await session.RunAsync(subscription);
         switch (end)
         {
-            case SessionEnd.Terminal when format is not null && !context.RequestAborted.IsCancellationRequested:
-                output.Write(format.Trailer.Span);
+            case SessionEnd.Terminal when format is { CutAfterTerminal: true } && !context.RequestAborted.IsCancellationRequested:
+                // The error chunk is flushed; the response then ends without its last chunk. Kestrel drops what it
+                // has not yet handed to the socket when it aborts a connection, so the chunk gets a moment to leave
+                // first (a client that closes on the chunk, as OpenAI's Python SDK does, ends the wait).
                 await output.FlushAsync(context.RequestAborted);
+                try
+                {
+                    await Task.Delay(CutGrace, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                context.Abort();
                 break;
             case SessionEnd.Overflow:
                 // Cut, not completed: the client sees an error and resumes from the log with its Last-Event-ID.
