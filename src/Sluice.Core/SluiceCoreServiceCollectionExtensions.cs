@@ -58,6 +58,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<GenerationRunner>());
         services.TryAddSingleton<GenerationService>();
         services.AddHostedService<KeyBootstrapper>();
+        services.AddHostedService<CredentialRevocations>();
         services.AddHostedService<Resilience.KillSwitchRestorer>();
         services.AddHostedService<HeartbeatService>();
         services.AddHostedService<RetentionService>();

@@ -63,6 +63,7 @@ public sealed partial class ObservabilityTests
 
         Assert.Equal(0, Value(text, "sluice_sse_connections_open"));
         Assert.Equal(2, Value(text, "sluice_sse_reconnects_total"));
+        Assert.Equal(3, Value(text, "sluice_sse_disconnects_total", "reason=\"client\""));
         Assert.Equal(1, Value(text, "sluice_sse_resume_failures_total", "reason=\"event_id_ahead\""));
         Assert.Equal(3, Value(text, "sluice_sse_events_sent_total", "type=\"token\""));
         Assert.Equal(3, Value(text, "sluice_sse_connection_duration_seconds_count"));

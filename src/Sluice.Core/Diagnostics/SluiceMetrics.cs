@@ -30,6 +30,7 @@ public sealed class SluiceMetrics
     private readonly Histogram<double> _generationTtft;
     private readonly Histogram<double> _generationDuration;
     private readonly Counter<long> _generations;
+    private readonly Counter<long> _disconnects;
 
     public SluiceMetrics(IMeterFactory meterFactory)
     {
@@ -46,6 +47,7 @@ public sealed class SluiceMetrics
         _generationDuration = meter.CreateHistogram<double>("sluice.generation.duration", unit: "s", description: "Time from accepting a generation to its terminal event.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
         _generations = meter.CreateCounter<long>("sluice.generations", description: "Finished generations by status.");
+        _disconnects = meter.CreateCounter<long>("sluice.sse.disconnects", description: "Ended SSE responses by why they ended (client, terminal, slow_consumer, revoked, expired, broadcast, drain).");
         meter.CreateObservableGauge("sluice.provider.up", () => Providers(static p => p.State is "healthy" or "degraded" ? 1 : 0),
             description: "1 while a provider takes traffic (healthy or degraded), 0 when down (circuit open) or killed.");
         meter.CreateObservableGauge("sluice.provider.circuit_state", () => Providers(static p => Resilience.ProviderResilience.CircuitValue(p.Circuit)),
@@ -97,6 +99,9 @@ public sealed class SluiceMetrics
     }
 
     public void Reconnect() => _reconnects.Add(1);
+
+    /// <summary>One SSE response ended; <paramref name="reason"/> is one of API.md's fixed labels.</summary>
+    public void Disconnected(string reason) => _disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void ResumeFailed(string reason) => _resumeFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
 

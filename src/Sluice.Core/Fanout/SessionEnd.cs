@@ -14,4 +14,10 @@ public enum SessionEnd
 
     /// <summary>The server asked the client to come back (shutdown, drain, broadcast-reconnect): <c>retry:</c>, then end.</summary>
     Reconnect,
+
+    /// <summary>The credential the response was opened with was revoked: an id-less <c>error</c>, then end.</summary>
+    CredentialRevoked,
+
+    /// <summary>The credential the response was opened with expired (an access token's expiry): as revoked.</summary>
+    CredentialExpired,
 }

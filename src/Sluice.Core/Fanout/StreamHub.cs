@@ -166,10 +166,11 @@ public sealed class StreamHub
     public void CloseConnection() => Interlocked.Decrement(ref _connections);
 
     /// <summary>Creates the live queue of one response. It receives heartbeats at once; stream events once watched.</summary>
-    public Subscription CreateSubscription(StreamKey key, CancellationToken requestAborted)
+    public Subscription CreateSubscription(StreamKey key, CancellationToken requestAborted, string? keyId = null, DateTimeOffset? expiresAt = null)
     {
         var id = Interlocked.Increment(ref _nextId);
         var subscription = new Subscription(id, key, requestAborted, s => _open.TryRemove(s.Id, out _));
+        subscription.BindCredential(keyId, expiresAt, _time);
         _open[id] = subscription;
         if (_stopping)
         {
@@ -196,6 +197,22 @@ public sealed class StreamHub
         {
             subscription.RequestHeartbeat();
         }
+    }
+
+    /// <summary>Ends every open response opened with the key (or a token it minted): it was revoked.</summary>
+    public int EndCredential(string keyId)
+    {
+        var count = 0;
+        foreach (var subscription in _open.Values)
+        {
+            if (subscription.KeyId == keyId)
+            {
+                subscription.End(SessionEnd.CredentialRevoked, null);
+                count++;
+            }
+        }
+
+        return count;
     }
 
     /// <summary>Asks every open response to end with <c>retry:</c> so its client resumes (elsewhere).</summary>

@@ -19,6 +19,7 @@ public sealed class Subscription : IDisposable
     private long _lastSent;
     private volatile bool _live;
     private ITimer? _writeDeadline;
+    private ITimer? _expiry;
 
     internal Subscription(long id, StreamKey key, CancellationToken requestAborted, Action<Subscription> onDispose)
     {
@@ -32,6 +33,9 @@ public sealed class Subscription : IDisposable
     public long Id { get; }
 
     public StreamKey Key { get; }
+
+    /// <summary>The API key the response was opened with (directly or through an access token it minted).</summary>
+    public string? KeyId { get; private set; }
 
     /// <summary>Cancelled when the client goes away or the subscriber is cut off: pending writes stop at once.</summary>
     public CancellationToken Token => _cts.Token;
@@ -79,6 +83,17 @@ public sealed class Subscription : IDisposable
         _writeDeadline.Change(timeout, Timeout.InfiniteTimeSpan);
     }
 
+    /// <summary>Ties the response to its credential: revoking <paramref name="keyId"/> or reaching <paramref name="expiresAt"/> ends it.</summary>
+    internal void BindCredential(string? keyId, DateTimeOffset? expiresAt, TimeProvider time)
+    {
+        KeyId = keyId;
+        if (expiresAt is { } at)
+        {
+            var due = at - time.GetUtcNow();
+            _expiry = time.CreateTimer(static s => ((Subscription)s!).End(SessionEnd.CredentialExpired, null), this, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+    }
+
     internal void DisarmWriteDeadline() => _writeDeadline?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
 
     /// <summary>Ends the subscription; the session sees the reason at its next wake-up.</summary>
@@ -108,6 +123,7 @@ public sealed class Subscription : IDisposable
     public void Dispose()
     {
         _writeDeadline?.Dispose();
+        _expiry?.Dispose();
         _onDispose(this);
         _wakeOnCancel.Dispose();
         _cts.Dispose();

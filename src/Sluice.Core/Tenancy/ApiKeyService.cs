@@ -118,10 +118,18 @@ public sealed class ApiKeyService
 
     public ValueTask<ApiKeyRecord?> FindAsync(string id, CancellationToken cancellationToken) => _store.FindByIdAsync(id, cancellationToken);
 
+    /// <summary>Raised with the key's id once it is revoked: what was opened with it must end now, not at its next request.</summary>
+    public event Action<string>? Revoked;
+
     public async ValueTask<bool> RevokeAsync(string id, CancellationToken cancellationToken)
     {
         var revoked = await _store.RevokeAsync(id, _time.GetUtcNow(), cancellationToken);
         Forget(id);
+        if (revoked)
+        {
+            Revoked?.Invoke(id);
+        }
+
         return revoked;
     }
 

@@ -36,7 +36,7 @@ internal sealed class SluiceAuthenticationHandler(
             var key = await keys.AuthenticateAsync(authorization["Bearer ".Length..].Trim(), Context.RequestAborted);
             return key is null
                 ? AuthenticateResult.Fail("Unknown, revoked or expired key.")
-                : Success(new SluiceCaller(key.Tenant, key.Roles, key.Id, null));
+                : Success(new SluiceCaller(key.Tenant, key.Roles, key.Id, null, key.ExpiresAt));
         }
 
         if (Request.Query.TryGetValue(AccessTokenParameter, out var values))
@@ -47,7 +47,7 @@ internal sealed class SluiceAuthenticationHandler(
                 return AuthenticateResult.Fail("Invalid or expired access token.");
             }
 
-            return Success(new SluiceCaller(claims.Tenant, Roles.None, claims.KeyId, claims.Resource));
+            return Success(new SluiceCaller(claims.Tenant, Roles.None, claims.KeyId, claims.Resource, claims.ExpiresAt));
         }
 
         return AuthenticateResult.NoResult();

@@ -33,6 +33,7 @@ internal static class GenerationsApi
         group.MapGet("/", ListAsync).RequireAuthorization(SluicePolicies.GenerationRead);
         group.MapGet("/{id}", GetAsync).RequireAuthorization(SluicePolicies.GenerationRead);
         group.MapPost("/{id}/cancel", CancelAsync).RequireAuthorization(SluicePolicies.Generate);
+        group.MapPost("/{id}/tokens", CreateTokenAsync).RequireAuthorization(SluicePolicies.GenerationRead);
         group.MapGet("/{id}/events", EventsAsync).RequireAuthorization(SluicePolicies.GenerationEvents);
         endpoints.MapGet("/v1/models", Models).RequireAuthorization(SluicePolicies.Any);
         return endpoints;
@@ -96,6 +97,31 @@ internal static class GenerationsApi
         var url = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}/v1/generations/{record.Id}/events?access_token={Uri.EscapeDataString(token)}";
         context.Response.Headers.Location = $"{context.Request.PathBase}/v1/generations/{record.Id}";
         await TypedResults.Json(new CreatedView(record.Id, record.Status.ToName(), url, record.CreatedAt), statusCode: StatusCodes.Status202Accepted).ExecuteAsync(context);
+    }
+
+    /// <summary>A fresh access token for an existing generation: a browser watching a long one refreshes before its token expires.</summary>
+    internal static async Task<IResult> CreateTokenAsync(string id, HttpContext context, GenerationService generations, AccessTokenService tokens)
+    {
+        if (!context.TryResolveTenant(out var tenant))
+        {
+            return Problem.TenantMismatch();
+        }
+
+        var (ttl, invalid) = await Streams.StreamsApi.ReadTokenTtlAsync(context);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        var record = GenerationIds.IsValid(id) ? await generations.GetAsync(tenant, id, context.RequestAborted) : null;
+        if (record is null)
+        {
+            return Problem.NotFound("The generation");
+        }
+
+        var (token, expiresAt) = await tokens.IssueAsync(tenant, AccessTokenService.GenerationResource(record.Id), ttl, context.GetCaller().KeyId, context.RequestAborted);
+        var url = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}/v1/generations/{record.Id}/events?access_token={Uri.EscapeDataString(token)}";
+        return TypedResults.Ok(new Streams.StreamsApi.TokenResponse(token, url, expiresAt));
     }
 
     internal static async Task<IResult> GetAsync(string id, HttpContext context, GenerationService generations, StreamHub hub)

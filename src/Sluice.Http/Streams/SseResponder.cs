@@ -15,9 +15,15 @@ namespace Sluice.Http.Streams;
 /// </summary>
 internal sealed partial class SseResponder(
     StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, Sluice.Protection.RuntimeControls controls, Sluice.Protection.TenantQuotas quotas, Sluice.Ops.TraceRecorder traces, Sluice.Ops.OpsMetricsAggregator opsMetrics,
-    Microsoft.Extensions.Logging.ILogger<SseResponder> logger)
+    Sluice.Tenancy.ApiKeyService keys, Microsoft.Extensions.Logging.ILogger<SseResponder> logger)
 {
     public const string LastEventIdQuery = "lastEventId";
+
+    private static readonly byte[] CredentialRevokedFrame = SseFrames.EncodeUnnumbered(EventTypes.Error,
+        """{"code":"credential_revoked","message":"The credential this stream was opened with was revoked.","retryable":false}""");
+
+    private static readonly byte[] CredentialExpiredFrame = SseFrames.EncodeUnnumbered(EventTypes.Error,
+        """{"code":"credential_expired","message":"The credential this stream was opened with expired; open it again with a fresh one.","retryable":false}""");
 
     /// <summary>How long a response that ends in failure stays open after its last chunk before it is cut.</summary>
     private static readonly TimeSpan CutGrace = TimeSpan.FromMilliseconds(250);
@@ -119,10 +125,26 @@ internal sealed partial class SseResponder(
             }
         }
 
-        using var subscription = hub.CreateSubscription(key, context.RequestAborted);
+        var caller = context.Features.Get<Auth.SluiceCaller>();
+        using var subscription = hub.CreateSubscription(key, context.RequestAborted, caller?.KeyId, caller?.ExpiresAt);
+        if (caller is not null && !await keys.IsActiveAsync(caller.KeyId, context.RequestAborted))
+        {
+            // Revoked between authentication and here: the revocation's sweep of open responses missed this one.
+            subscription.End(SessionEnd.CredentialRevoked, null);
+        }
+
         await output.FlushAsync(subscription.Token);
         var session = new StreamSession(hub, key, output, plan.StartAfter, format);
         var end = await session.RunAsync(subscription);
+        hub.Metrics?.Disconnected(end switch
+        {
+            SessionEnd.Terminal => "terminal",
+            SessionEnd.Overflow => "slow_consumer",
+            SessionEnd.Reconnect => hub.IsDraining ? "drain" : "broadcast",
+            SessionEnd.CredentialRevoked => "revoked",
+            SessionEnd.CredentialExpired => "expired",
+            _ => "client",
+        });
         switch (end)
         {
             case SessionEnd.Terminal when format is { CutAfterTerminal: true } && !context.RequestAborted.IsCancellationRequested:
@@ -144,6 +166,22 @@ internal sealed partial class SseResponder(
             case SessionEnd.Overflow:
                 // Cut, not completed: the client sees an error and resumes from the log with its Last-Event-ID.
                 context.Abort();
+                break;
+            case SessionEnd.CredentialRevoked or SessionEnd.CredentialExpired when !context.RequestAborted.IsCancellationRequested:
+                // Id-less, so a client's Last-Event-ID stays on the last real event; a reconnect with the same credential is 401.
+                output.Write(end == SessionEnd.CredentialRevoked ? CredentialRevokedFrame : CredentialExpiredFrame);
+                using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+                {
+                    deadline.CancelAfter(TimeSpan.FromSeconds(5));
+                    await output.FlushAsync(deadline.Token);
+                }
+
+                if (format is not null)
+                {
+                    // Formats whose clients skip an unknown event (OpenAI's SDKs) must not see a clean end either.
+                    context.Abort();
+                }
+
                 break;
             case SessionEnd.Reconnect when !context.RequestAborted.IsCancellationRequested:
                 output.Write(SseFrames.Retry(subscription.ReconnectRetry ?? options.CurrentValue.Retry));

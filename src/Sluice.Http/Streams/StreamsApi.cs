@@ -106,28 +106,10 @@ internal static class StreamsApi
             return problem;
         }
 
-        var ttl = TimeSpan.FromSeconds(900);
-        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        var (ttl, invalid) = await ReadTokenTtlAsync(context);
+        if (invalid is not null)
         {
-            TokenRequest? request;
-            try
-            {
-                request = await context.Request.ReadFromJsonAsync<TokenRequest>(context.RequestAborted);
-            }
-            catch (JsonException ex)
-            {
-                return Problem.InvalidJson(ex);
-            }
-
-            if (request?.TtlSeconds is { } seconds)
-            {
-                if (seconds is < 1 or > 86400)
-                {
-                    return Problem.BadRequest(ProblemCodes.InvalidRequest, "ttl_seconds must be between 1 and 86400.");
-                }
-
-                ttl = TimeSpan.FromSeconds(seconds);
-            }
+            return invalid;
         }
 
         if (await hub.Log.GetInfoAsync(key, context.RequestAborted) is null)
@@ -138,6 +120,38 @@ internal static class StreamsApi
         var (token, expiresAt) = await tokens.IssueAsync(key.Tenant, AccessTokenService.StreamResource(streamId), ttl, context.GetCaller().KeyId, context.RequestAborted);
         var url = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}/v1/streams/{Uri.EscapeDataString(streamId)}/events?access_token={Uri.EscapeDataString(token)}";
         return TypedResults.Ok(new TokenResponse(token, url, expiresAt));
+    }
+
+    /// <summary>The optional <c>{"ttl_seconds": 1..86400}</c> of a token request (default 900 s).</summary>
+    internal static async Task<(TimeSpan Ttl, IResult? Problem)> ReadTokenTtlAsync(HttpContext context)
+    {
+        var ttl = TimeSpan.FromSeconds(900);
+        if (context.Request.ContentLength is not > 0 && context.Request.Headers.TransferEncoding.Count == 0)
+        {
+            return (ttl, null);
+        }
+
+        TokenRequest? request;
+        try
+        {
+            request = await context.Request.ReadFromJsonAsync<TokenRequest>(context.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            return (ttl, Problem.InvalidJson(ex));
+        }
+
+        if (request?.TtlSeconds is { } seconds)
+        {
+            if (seconds is < 1 or > 86400)
+            {
+                return (ttl, Problem.BadRequest(ProblemCodes.InvalidRequest, "ttl_seconds must be between 1 and 86400."));
+            }
+
+            ttl = TimeSpan.FromSeconds(seconds);
+        }
+
+        return (ttl, null);
     }
 
     /// <summary>Validates the stream id and the tenant header; the key of the stream the request names.</summary>
