@@ -93,6 +93,9 @@ public sealed class LimitOptions
     /// <summary><c>Sluice:Limits:SubscriberBufferEvents</c>: live events queued for one connection before it is cut.</summary>
     public int SubscriberBufferEvents { get; set; } = 1024;
 
+    /// <summary><c>Sluice:Limits:SubscriberBufferBytes</c>: bytes of live events a stream keeps for its slowest connection before it is cut.</summary>
+    public long SubscriberBufferBytes { get; set; } = 8L * 1024 * 1024;
+
     /// <summary><c>Sluice:Limits:MaxSseConnections</c>: open SSE responses on this node (503 beyond).</summary>
     public int MaxSseConnections { get; set; } = 20_000;
 

@@ -52,6 +52,10 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
         AtLeast(errors, "Sluice:Limits:MaxEventBytes", o.Limits.MaxEventBytes, 16);
         AtLeast(errors, "Sluice:Limits:MaxBodyBytes", o.Limits.MaxBodyBytes, 1024);
         AtLeast(errors, "Sluice:Limits:SubscriberBufferEvents", o.Limits.SubscriberBufferEvents, 8);
+        if (o.Limits.SubscriberBufferBytes < 65_536)
+        {
+            errors.Add("Sluice:Limits:SubscriberBufferBytes must be at least 65536.");
+        }
         AtLeast(errors, "Sluice:Limits:MaxSseConnections", o.Limits.MaxSseConnections, 1);
         AtLeast(errors, "Sluice:Limits:MaxConcurrentGenerations", o.Limits.MaxConcurrentGenerations, 1);
         AtLeast(errors, "Sluice:Limits:RequestsPerMinute", o.Limits.RequestsPerMinute, 1);

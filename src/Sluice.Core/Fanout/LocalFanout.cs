@@ -127,12 +127,12 @@ public sealed class LocalFanout : ILiveFeed
 
         var ring = topic.Ring;
         ring.Write(events, oldestUnsent);
-        var head = ring.Head;
+        var tail = ring.Tail;
         foreach (var subscriber in subscribers)
         {
-            // A live subscriber whose unsent events are being overwritten cannot keep up: cut it off, even
+            // A live subscriber whose unsent events were overwritten or let go cannot keep up: cut it off, even
             // (above all) when it is stuck writing to a client that does not read.
-            if (subscriber.IsLive && head - subscriber.LastSent > ring.MaxLag)
+            if (subscriber.IsLive && subscriber.LastSent + 1 < tail)
             {
                 subscriber.End(SessionEnd.Overflow, null);
             }
@@ -149,7 +149,8 @@ public sealed class LocalFanout : ILiveFeed
     {
         while (true)
         {
-            var topic = _topics.GetOrAdd(key, static (_, capacity) => new Topic(capacity), _options.CurrentValue.Limits.SubscriberBufferEvents);
+            var limits = _options.CurrentValue.Limits;
+            var topic = _topics.GetOrAdd(key, static (_, l) => new Topic(l.SubscriberBufferEvents, l.SubscriberBufferBytes), limits);
             lock (topic)
             {
                 if (topic.Removed)
@@ -190,9 +191,9 @@ public sealed class LocalFanout : ILiveFeed
         }
     }
 
-    private sealed class Topic(int capacity)
+    private sealed class Topic(int capacity, long maxBytes)
     {
-        public readonly EventRing Ring = new(capacity);
+        public readonly EventRing Ring = new(capacity, maxBytes);
 
         public volatile Subscription[] Subscribers = [];
         public bool Removed;

@@ -122,8 +122,7 @@ public sealed class RecentEventsCache
         }
     }
 
-    /// <summary>Strings are UTF-16 and the frame is UTF-8 bytes; the rest is object overhead.</summary>
-    private static long SizeOf(StoredEvent e) => (e.Data.Length * 3L) + (e.Type.Length * 2L) + 160;
+    private static long SizeOf(StoredEvent e) => e.ApproximateBytes;
 
     /// <summary>An id-indexed ring bounded by count and bytes; written under its lock, read without.</summary>
     private sealed class Entry(int capacity)

@@ -26,6 +26,9 @@ public sealed class StoredEvent
 
     public DateTimeOffset Timestamp { get; }
 
+    /// <summary>What holding the event costs, estimated: strings are UTF-16 and the frame is UTF-8 bytes; the rest is object overhead.</summary>
+    internal long ApproximateBytes => (Data.Length * 3L) + (Type.Length * 2L) + 160;
+
     public bool IsTerminal => EventTypes.IsTerminal(Type);
 
     /// <summary>The encoded <c>id/event/data</c> frame. Races encode twice at worst; both results are equal.</summary>

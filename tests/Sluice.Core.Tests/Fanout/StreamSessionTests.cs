@@ -196,6 +196,28 @@ public sealed class EventRingTests
 
         Assert.Equal(RingRead.Found, ring.TryGet(1, out _));
         Assert.Equal(RingRead.Found, ring.TryGet(40, out _));
-        Assert.Equal(64, ring.MaxLag);
+        Assert.True(ring.Tail <= 1, $"tail {ring.Tail}");
+    }
+
+    [Fact]
+    public void Write_LetsTheOldestGoPastTheByteBudget_KeepingTheNewest()
+    {
+        var big = new string('x', 100_000);
+        var ring = new EventRing(1024, maxBytes: 1_000_000);
+        for (var i = 1; i <= 30; i++)
+        {
+            ring.Write([new StoredEvent(i, "token", big, DateTimeOffset.UnixEpoch)], oldestUnsent: 0);
+        }
+
+        Assert.InRange(ring.Bytes, 1, 1_000_000);
+        Assert.Equal(RingRead.Found, ring.TryGet(30, out _));
+        Assert.Equal(RingRead.Missing, ring.TryGet(1, out _));
+        Assert.True(ring.Tail > 20, $"tail {ring.Tail}");
+        Assert.Equal(RingRead.Found, ring.TryGet(ring.Tail, out _));
+
+        // One event over the budget on its own still stays: it is the newest.
+        var huge = new EventRing(16, maxBytes: 1000);
+        huge.Write([new StoredEvent(1, "token", big, DateTimeOffset.UnixEpoch)], oldestUnsent: 0);
+        Assert.Equal(RingRead.Found, huge.TryGet(1, out _));
     }
 }
