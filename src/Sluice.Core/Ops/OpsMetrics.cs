@@ -27,7 +27,17 @@ public interface IOpsMetricsStore
 public sealed class OpsMetricsAggregator(TimeProvider time)
 {
     private const int MaxSamples = 10_000;
+
+    /// <summary>
+    /// Distinct <c>channel</c> values one tenant gets rows for in one hour; the rest count as <see cref="OtherChannel"/>.
+    /// A channel is whatever a client sends: without the cap each new value is a row in memory and 90 days of store.
+    /// </summary>
+    public const int MaxChannelsPerTenantHour = 64;
+
+    public const string OtherChannel = "other";
+
     private readonly ConcurrentDictionary<(long Hour, string Tenant, string Channel), Bucket> _buckets = new();
+    private readonly ConcurrentDictionary<(long Hour, string Tenant), int> _channels = new();
 
     public void Request(string tenant, int status)
     {
@@ -53,7 +63,7 @@ public sealed class OpsMetricsAggregator(TimeProvider time)
 
     public void Generation(string tenant, string? channel, long? ttftMs, long e2eMs, long outputTokens)
     {
-        var bucket = Get(tenant, channel ?? "");
+        var bucket = GetChannel(tenant, channel ?? "");
         Interlocked.Add(ref bucket.OutputTokens, outputTokens);
         lock (bucket)
         {
@@ -92,6 +102,14 @@ public sealed class OpsMetricsAggregator(TimeProvider time)
             }
         }
 
+        foreach (var key in _channels.Keys)
+        {
+            if (key.Hour < current)
+            {
+                _channels.TryRemove(key, out _);
+            }
+        }
+
         return rows;
     }
 
@@ -105,6 +123,19 @@ public sealed class OpsMetricsAggregator(TimeProvider time)
 
         var sorted = values.Order().ToArray();
         return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(sorted.Length * 0.95) - 1)];
+    }
+
+    private Bucket GetChannel(string tenant, string channel)
+    {
+        var hour = HourOf(time.GetUtcNow());
+        if (channel.Length == 0 || _buckets.ContainsKey((hour, tenant, channel)))
+        {
+            return Get(tenant, channel);
+        }
+
+        // A new channel this hour: counted, and past the cap folded into "other" (a race may let one or two more in).
+        var count = _channels.AddOrUpdate((hour, tenant), 1, static (_, n) => n + 1);
+        return Get(tenant, count <= MaxChannelsPerTenantHour ? channel : OtherChannel);
     }
 
     private Bucket Get(string tenant, string channel) => _buckets.GetOrAdd((HourOf(time.GetUtcNow()), tenant, channel), static _ => new Bucket());
