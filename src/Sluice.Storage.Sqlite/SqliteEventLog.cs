@@ -15,7 +15,11 @@ public sealed class SqliteEventLog : IEventLog
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly TimeProvider _time;
 
-    // Owned by the writer loop only.
+    /// <summary>Streams whose counters the writer keeps; past it the cache starts over (a stream costs one SELECT to reload).</summary>
+    internal const int MaxCachedStreams = 65_536;
+
+    // Owned by the writer loop only. Bounded: stream ids are the clients' own, so a client that publishes to ever
+    // new ids would otherwise grow it for the life of the process. Closed streams leave it at once.
     private readonly Dictionary<StreamKey, StreamState> _states = [];
     private WriterCommands? _commands;
 
@@ -122,8 +126,26 @@ public sealed class SqliteEventLog : IEventLog
         }
 
         state = new StreamState(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), !reader.IsDBNull(3));
-        _states[key] = state;
+        Cache(key, state);
         return state;
+    }
+
+    /// <summary>How many streams' counters the writer holds (for tests).</summary>
+    internal int CachedStreams => _states.Count;
+
+    private void Cache(StreamKey key, StreamState state)
+    {
+        if (state.Closed)
+        {
+            return;
+        }
+
+        if (_states.Count >= MaxCachedStreams)
+        {
+            _states.Clear();
+        }
+
+        _states[key] = state;
     }
 
     private sealed class StreamState(long sk, long firstId, long lastId, bool closed)
@@ -156,7 +178,7 @@ public sealed class SqliteEventLog : IEventLog
                 insert.Parameters["$stream"].Value = key.StreamId;
                 insert.Parameters["$now"].Value = ms;
                 state = new StreamState((long)insert.ExecuteScalar()!, 1, 0, false);
-                log._states[key] = state;
+                log.Cache(key, state);
             }
 
             var stored = new StoredEvent[events.Count];
@@ -195,6 +217,12 @@ public sealed class SqliteEventLog : IEventLog
             update.Parameters["$closed"].Value = state.Closed ? ms : DBNull.Value;
             update.Parameters["$now"].Value = ms;
             update.ExecuteNonQuery();
+            if (state.Closed)
+            {
+                // No append will succeed again: the 409 check reads the row.
+                log._states.Remove(key);
+            }
+
             SetResult(AppendResult.Appended(stored));
         }
 
