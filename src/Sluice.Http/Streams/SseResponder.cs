@@ -102,11 +102,14 @@ internal sealed partial class SseResponder(
         {
             var reason = plan.Kind == ResumeKind.Truncated ? "history_truncated" : "event_id_ahead";
             hub.Metrics?.ResumeFailed(reason);
-            LogResumeFailed(reason, plan.StartAfter);
             opsMetrics.ResumeFailure(key.Tenant);
-            await traces.RecordAsync("sse_resume_failed", context.Features.Get<Diagnostics.TraceIdFeature>()?.TraceId, key.Tenant,
+            // Sampled: a client can ask for a position in the future as often as it likes. The metric counts all.
+            if (await traces.RecordSampledAsync("sse_resume_failed", context.Features.Get<Diagnostics.TraceIdFeature>()?.TraceId, key.Tenant,
                 key.StreamId.StartsWith("generation/", StringComparison.Ordinal) ? key.StreamId["generation/".Length..] : null,
-                $"{reason}: resuming after {plan.StartAfter} on stream {key.StreamId} (first {info.FirstId}, last {info.LastId})");
+                $"{reason}: resuming after {plan.StartAfter} on stream {key.StreamId} (first {info.FirstId}, last {info.LastId})"))
+            {
+                LogResumeFailed(reason, plan.StartAfter);
+            }
         }
 
         if (plan.Kind == ResumeKind.Truncated)
