@@ -51,6 +51,29 @@ public static class SluiceHttpExtensions
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
         });
+        services.AddSingleton<FailedAuthenticationThrottle>();
+        services.AddOptions<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>()
+            .Configure<IOptions<SluiceOptions>>((forwarded, sluice) =>
+            {
+                // ASP.NET trusts loopback by default, and any peer once both lists are empty: Sluice trusts only what
+                // is configured, and with nothing configured reads no forwarded header at all.
+                forwarded.ForwardedHeaders = sluice.Value.TrustedProxies.Length == 0
+                    ? Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.None
+                    : Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto;
+                forwarded.KnownProxies.Clear();
+                forwarded.KnownIPNetworks.Clear();
+                foreach (var proxy in sluice.Value.TrustedProxies)
+                {
+                    if (System.Net.IPAddress.TryParse(proxy, out var address))
+                    {
+                        forwarded.KnownProxies.Add(address);
+                    }
+                    else
+                    {
+                        forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(proxy));
+                    }
+                }
+            });
         services.AddAuthentication(SluiceAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SluiceAuthenticationHandler>(SluiceAuthenticationHandler.SchemeName, null);
         services.AddAuthorization(SluicePolicies.Add);
@@ -92,6 +115,7 @@ public static class SluiceHttpExtensions
 
     public static IApplicationBuilder UseSluice(this IApplicationBuilder app)
     {
+        app.UseForwardedHeaders();
         app.UseMiddleware<HttpMetricsMiddleware>();
         app.UseMiddleware<TraceIdMiddleware>();
         app.UseExceptionHandler();

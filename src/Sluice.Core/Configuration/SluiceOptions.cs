@@ -26,6 +26,12 @@ public sealed class SluiceOptions
     /// <summary><c>Sluice:Retry</c>: the <c>retry:</c> hint sent first on every SSE response.</summary>
     public TimeSpan Retry { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// <c>Sluice:TrustedProxies</c>: addresses or CIDR networks (<c>127.0.0.1</c>, <c>10.0.0.0/8</c>) whose
+    /// <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> are believed. None by default: a client's address is its TCP peer.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
     public RetentionOptions Retention { get; set; } = new();
 
     public LimitOptions Limits { get; set; } = new();

@@ -52,6 +52,13 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
         AtLeast(errors, "Sluice:Limits:MaxEventBytes", o.Limits.MaxEventBytes, 16);
         AtLeast(errors, "Sluice:Limits:MaxBodyBytes", o.Limits.MaxBodyBytes, 1024);
         AtLeast(errors, "Sluice:Limits:SubscriberBufferEvents", o.Limits.SubscriberBufferEvents, 8);
+        foreach (var proxy in o.TrustedProxies)
+        {
+            if (!System.Net.IPNetwork.TryParse(proxy, out _) && !System.Net.IPAddress.TryParse(proxy, out _))
+            {
+                errors.Add($"Sluice:TrustedProxies: '{proxy}' is neither an IP address nor a CIDR network.");
+            }
+        }
         if (o.Limits.SubscriberBufferBytes < 65_536)
         {
             errors.Add("Sluice:Limits:SubscriberBufferBytes must be at least 65536.");

@@ -18,12 +18,32 @@ internal sealed class SluiceAuthenticationHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     ApiKeyService keys,
-    AccessTokenService tokens) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    AccessTokenService tokens,
+    FailedAuthenticationThrottle throttle) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Sluice";
     public const string AccessTokenParameter = "access_token";
+    private bool _throttled;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var hasCredential = Request.Headers.Authorization.Count > 0 || Request.Query.ContainsKey(AccessTokenParameter);
+        if (hasCredential && throttle.IsBlocked(Context))
+        {
+            _throttled = true;
+            return AuthenticateResult.Fail("Too many failed authentications from this address.");
+        }
+
+        var result = await AuthenticateCredentialAsync();
+        if (result.Failure is not null)
+        {
+            throttle.RecordFailure(Context);
+        }
+
+        return result;
+    }
+
+    private async Task<AuthenticateResult> AuthenticateCredentialAsync()
     {
         var authorization = Request.Headers.Authorization.ToString();
         if (authorization.Length > 0)
@@ -69,6 +89,13 @@ internal sealed class SluiceAuthenticationHandler(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (_throttled)
+        {
+            Response.Headers.RetryAfter = ((int)FailedAuthenticationThrottle.Refill.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problem.WriteAsync(Context, StatusCodes.Status429TooManyRequests, ProblemCodes.TooManyFailedAuthentications,
+                "Too many failed authentications.", "This address sent too many unknown, revoked or expired credentials; retry after the delay with a valid one.");
+        }
+
         Response.Headers.WWWAuthenticate = "Bearer";
         return Problem.WriteAsync(Context, StatusCodes.Status401Unauthorized, ProblemCodes.Unauthorized,
             "Authentication required.", "Send a valid API key as 'Authorization: Bearer <key>', or a valid access_token.");

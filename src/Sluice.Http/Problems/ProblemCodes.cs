@@ -4,6 +4,8 @@ namespace Sluice.Http.Problems;
 public static class ProblemCodes
 {
     public const string Unauthorized = "unauthorized";
+
+    public const string TooManyFailedAuthentications = "too_many_failed_authentications";
     public const string Forbidden = "forbidden";
     public const string TenantMismatch = "tenant_mismatch";
     public const string NotFound = "not_found";
