@@ -234,6 +234,22 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task JsonBodies_AreReadWhateverTheirContentType_AsCurlDashDSendsThem()
+    {
+        // curl -d sends application/x-www-form-urlencoded.
+        using var key = await _admin.PostAsync("/v1/admin/keys", new StringContent("""{"tenant":"acme","roles":["publish","subscribe"],"name":"curl"}""", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        var created = await key.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.Created, key.StatusCode);
+        _secrets.Add(created.GetProperty("key").GetString()!);
+        using var client = _server.CreateClient(created.GetProperty("key").GetString());
+        await client.PublishAsync("curl-form", "token", new { text = "x" });
+        using var token = await client.PostAsync("/v1/streams/curl-form/tokens", new StringContent("""{"ttl_seconds":60}""", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.OK, token.StatusCode);
+        using var broken = await _admin.PostAsync("/v1/admin/keys", new StringContent("tenant=acme", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal("invalid_json", (await broken.ProblemAsync(400)).GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Keys_CreateListNeverEchoesSecrets()
     {
         var (key, id) = await _admin.CreateKeyAsync("acme", "subscribe", "publish");

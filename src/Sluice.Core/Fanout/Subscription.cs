@@ -20,6 +20,8 @@ public sealed class Subscription : IDisposable
     private volatile bool _live;
     private ITimer? _writeDeadline;
     private ITimer? _expiry;
+    private DateTimeOffset _expiresAt;
+    private TimeProvider? _time;
 
     internal Subscription(long id, StreamKey key, CancellationToken requestAborted, Action<Subscription> onDispose)
     {
@@ -89,9 +91,25 @@ public sealed class Subscription : IDisposable
         KeyId = keyId;
         if (expiresAt is { } at)
         {
+            _expiresAt = at;
+            _time = time;
             var due = at - time.GetUtcNow();
-            _expiry = time.CreateTimer(static s => ((Subscription)s!).End(SessionEnd.CredentialExpired, null), this, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            _expiry = time.CreateTimer(static s => ((Subscription)s!).OnExpiry(), this, due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
         }
+    }
+
+    private void OnExpiry()
+    {
+        // Timers run on a monotonic clock and may fire a little before the wall clock reaches the expiry; ending
+        // then would leave a moment in which a reconnect with the same credential is still accepted.
+        var left = _expiresAt - _time!.GetUtcNow();
+        if (left > TimeSpan.Zero)
+        {
+            _expiry?.Change(left + TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
+            return;
+        }
+
+        End(SessionEnd.CredentialExpired, null);
     }
 
     internal void DisarmWriteDeadline() => _writeDeadline?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

@@ -116,7 +116,7 @@ internal static partial class AdminApi
     {
         try
         {
-            return (await context.Request.ReadFromJsonAsync<T>(context.RequestAborted), null);
+            return (await JsonBody.ReadAsync<T>(context), null);
         }
         catch (JsonException ex)
         {

@@ -31,7 +31,7 @@ internal static partial class AdminApi
             BroadcastRequest? request;
             try
             {
-                request = await context.Request.ReadFromJsonAsync<BroadcastRequest>(context.RequestAborted);
+                request = await JsonBody.ReadAsync<BroadcastRequest>(context);
             }
             catch (JsonException ex)
             {

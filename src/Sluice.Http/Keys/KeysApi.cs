@@ -27,7 +27,7 @@ internal static partial class KeysApi
         CreateKeyRequest? request;
         try
         {
-            request = await context.Request.ReadFromJsonAsync<CreateKeyRequest>(context.RequestAborted);
+            request = await JsonBody.ReadAsync<CreateKeyRequest>(context);
         }
         catch (JsonException ex)
         {

@@ -134,7 +134,7 @@ internal static class StreamsApi
         TokenRequest? request;
         try
         {
-            request = await context.Request.ReadFromJsonAsync<TokenRequest>(context.RequestAborted);
+            request = await JsonBody.ReadAsync<TokenRequest>(context);
         }
         catch (JsonException ex)
         {
