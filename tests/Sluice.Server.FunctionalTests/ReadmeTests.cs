@@ -10,7 +10,7 @@ namespace Sluice.Server.FunctionalTests;
 /// points <c>localhost:8080</c> at the test's port, and ends a follow of an open stream after 2 s (where the
 /// README says "Ctrl+C").
 /// </summary>
-public sealed partial class ReadmeTests
+public sealed class ReadmeTests
 {
     private const string Prelude = """
         curl() {
@@ -55,7 +55,7 @@ public sealed partial class ReadmeTests
         // As the README's first command, from another directory than the project's (the build is the test run's).
         var work = Directory.CreateTempSubdirectory("sluice-run-").FullName;
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = work, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "run", "--project", Path.Combine(Root(), "src", "Sluice.Server"), "--no-build", "-c", "Release", "--", "--urls", "http://127.0.0.1:0" })
+        foreach (var arg in new[] { "run", "--project", Path.Combine(ShellBlocks.Root(), "src", "Sluice.Server"), "--no-build", "-c", "Release", "--", "--urls", "http://127.0.0.1:0" })
         {
             info.ArgumentList.Add(arg);
         }
@@ -84,10 +84,10 @@ public sealed partial class ReadmeTests
 
     private static async Task<string> RunSectionAsync(string heading)
     {
-        var readme = await File.ReadAllTextAsync(Path.Combine(Root(), "README.md"));
+        var readme = await File.ReadAllTextAsync(Path.Combine(ShellBlocks.Root(), "README.md"));
         var section = readme[readme.IndexOf(heading, StringComparison.Ordinal)..];
         section = section[..(section.IndexOf("\n## ", heading.Length, StringComparison.Ordinal) is var next and > 0 ? next : section.Length)];
-        var blocks = ShellBlock().Matches(section).Select(m => m.Groups["body"].Value).ToList();
+        var blocks = ShellBlocks.In(section);
         Assert.NotEmpty(blocks);
 
         // The directory a user runs the commands from: data/ in it, as Sluice:DataDir's default puts it.
@@ -98,41 +98,11 @@ public sealed partial class ReadmeTests
         var output = new System.Text.StringBuilder();
         foreach (var block in blocks)
         {
-            var (exitCode, text) = await RunAsync(Prelude + block, work, server.BaseAddress.Authority);
+            var (exitCode, text) = await ShellBlocks.RunAsync(Prelude + block, new Dictionary<string, string> { ["SLUICE_HOSTPORT"] = server.BaseAddress.Authority }, work);
             Assert.True(exitCode == 0, $"block failed with {exitCode}:\n{block}\n--- output ---\n{text}");
             output.Append(text);
         }
 
         return output.ToString();
     }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string script, string workingDirectory, string hostPort)
-    {
-        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = workingDirectory };
-        info.ArgumentList.Add("-eu");
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add(script);
-        info.Environment["SLUICE_HOSTPORT"] = hostPort;
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static string Root()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Sluice.slnx")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir!.FullName;
-    }
-
-    [GeneratedRegex(@"```sh\n(?<body>.*?)```", RegexOptions.Singleline)]
-    private static partial Regex ShellBlock();
 }

@@ -25,18 +25,8 @@ internal sealed class SafePatternKeyword : PatternKeyword
         return SafeRegex.Create(value.GetString()!);
     }
 
-    public override KeywordEvaluation Evaluate(KeywordData keyword, EvaluationContext context)
-    {
-        ContractBudget.ThrowIfSpent();
-        try
-        {
-            return base.Evaluate(keyword, context);
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            throw new ContractBudgetExceededException();
-        }
-    }
+    public override KeywordEvaluation Evaluate(KeywordData keyword, EvaluationContext context) =>
+        SafeRegex.Guard(() => base.Evaluate(keyword, context));
 }
 
 /// <summary><c>patternProperties</c> with the same guards as <see cref="SafePatternKeyword"/>.</summary>
@@ -65,18 +55,8 @@ internal sealed class SafePatternPropertiesKeyword : PatternPropertiesKeyword
         return regexes;
     }
 
-    public override KeywordEvaluation Evaluate(KeywordData keyword, EvaluationContext context)
-    {
-        ContractBudget.ThrowIfSpent();
-        try
-        {
-            return base.Evaluate(keyword, context);
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            throw new ContractBudgetExceededException();
-        }
-    }
+    public override KeywordEvaluation Evaluate(KeywordData keyword, EvaluationContext context) =>
+        SafeRegex.Guard(() => base.Evaluate(keyword, context));
 }
 
 internal static class SafeRegex
@@ -90,4 +70,17 @@ internal static class SafeRegex
         return new Regex(pattern, RegexOptions.ECMAScript, MatchTimeout);
     }
 
+    /// <summary>Runs a regex keyword's evaluation within the validation's budget; a match timeout spends it.</summary>
+    public static KeywordEvaluation Guard(Func<KeywordEvaluation> evaluate)
+    {
+        ContractBudget.ThrowIfSpent();
+        try
+        {
+            return evaluate();
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            throw new ContractBudgetExceededException();
+        }
+    }
 }
