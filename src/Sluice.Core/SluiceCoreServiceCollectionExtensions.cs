@@ -49,9 +49,10 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<Ops.OpsMetricsAggregator>();
         services.TryAddSingleton<Ops.OpsMetricsFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<Ops.OpsMetricsFlusher>());
+        services.TryAddSingleton<GenerationFinisher>();
         services.TryAddSingleton<GenerationExecutor>();
         services.TryAddSingleton(sp => new GenerationRunner(
-            sp.GetRequiredService<GenerationExecutor>(), sp.GetRequiredService<IGenerationStore>(), sp.GetRequiredService<StreamHub>(),
+            sp.GetRequiredService<GenerationExecutor>(), sp.GetRequiredService<GenerationFinisher>(), sp.GetRequiredService<IGenerationStore>(), sp.GetRequiredService<StreamHub>(),
             sp.GetRequiredService<IOptionsMonitor<SluiceOptions>>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Protection.RuntimeControls>(), sp.GetRequiredService<Protection.TenantQuotas>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<GenerationRunner>>()));

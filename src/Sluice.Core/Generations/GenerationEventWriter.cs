@@ -31,6 +31,9 @@ internal sealed class GenerationEventWriter
 
     public long LastId => Interlocked.Read(ref _lastId);
 
+    /// <summary>True once an append found the stream closed by an earlier terminal event.</summary>
+    public bool StreamClosed { get; private set; }
+
     /// <summary>Called by the generation's one producer; <see cref="FlushAsync"/> by the same one, after its last add.</summary>
     public void Add(NewEvent e)
     {
@@ -101,6 +104,7 @@ internal sealed class GenerationEventWriter
                 var result = await _hub.PublishAsync(_key, batch, CancellationToken.None);
                 if (result.Status != AppendStatus.Appended)
                 {
+                    StreamClosed = true;
                     throw new InvalidOperationException("The generation's stream is closed.");
                 }
 

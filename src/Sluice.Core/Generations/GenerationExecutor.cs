@@ -14,7 +14,7 @@ namespace Sluice.Generations;
 /// with <c>done</c>. A provider that goes silent is cut by the first-token and idle timeouts.
 /// </summary>
 internal sealed partial class GenerationExecutor(
-    StreamHub hub, IGenerationStore store, Resilience.ProviderResilience resilience, Ops.TraceRecorder traces, Ops.OpsMetricsAggregator opsMetrics, TimeProvider time, Microsoft.Extensions.Options.IOptionsMonitor<Configuration.SluiceOptions> options, SluiceMetrics? metrics, ILogger<GenerationExecutor> logger)
+    GenerationFinisher finisher, IGenerationStore store, Resilience.ProviderResilience resilience, Ops.TraceRecorder traces, TimeProvider time, Microsoft.Extensions.Options.IOptionsMonitor<Configuration.SluiceOptions> options, ILogger<GenerationExecutor> logger)
 {
     public const string SimulateOptionKey = "sluice.simulate";
 
@@ -25,7 +25,7 @@ internal sealed partial class GenerationExecutor(
         job.Record = record;
         await store.UpdateAsync(record, CancellationToken.None);
 
-        var writer = new GenerationEventWriter(hub, record.StreamKey);
+        var writer = finisher.WriterFor(record);
         var run = new RunState(request.Contract is not null);
         var cancel = job.Cancellation.Token;
         ProviderTarget? used = null;
@@ -89,92 +89,47 @@ internal sealed partial class GenerationExecutor(
             }
         }
 
-        var elapsed = time.GetElapsedTime(job.AdmittedTimestamp);
-        var e2e = (long)elapsed.TotalMilliseconds;
+        IReadOnlyList<NewEvent>? released = null;
+        GenerationEnding ending;
         if (cancelled)
         {
-            writer.Add(GenerationEvents.Done("cancelled", run.InputTokens, run.OutputTokens, run.TtftMs, e2e, used?.Provider, used?.Model));
-            record = record with { Status = GenerationStatus.Cancelled, FinishReason = "cancelled" };
+            ending = GenerationEnding.Cancelled;
         }
         else if (failure is ProviderException pe)
         {
-            writer.Add(GenerationEvents.Error(pe.Code, pe.Message, pe.Retryable));
-            record = record with { Status = GenerationStatus.Failed, ErrorCode = pe.Code, ErrorMessage = pe.Message };
+            ending = GenerationEnding.Failed(pe.Code, pe.Message, pe.Retryable);
         }
         else if (run.FinishReason == "content_filter")
         {
-            writer.Add(GenerationEvents.SafeResponse("The response was withheld by the provider's content filter.", "content_filter"));
-            record = record with { Status = GenerationStatus.Failed, FinishReason = "content_filter", ErrorCode = "content_filter", ErrorMessage = "The provider's content filter stopped the output." };
+            ending = GenerationEnding.Withheld("content_filter", "The response was withheld by the provider's content filter.", "The provider's content filter stopped the output.");
         }
         else if (request.Contract is { } contract && !SatisfiesContract(contract, run, cancel, ref cancelled, out var reason))
         {
-            if (cancelled && job.Lost)
+            // Cancelled while its output was being checked: nothing of it was exposed, and nothing will be.
+            // Otherwise nothing of the held output is written: only the safe response reaches any client.
+            ending = cancelled && job.Lost ? GenerationEnding.WorkerLost("The node stopped before the generation finished.")
+                : cancelled ? GenerationEnding.Cancelled
+                : GenerationEnding.Withheld(ErrorCodes.ContractViolation, GenerationEvents.ContractViolationText, "The output failed its response contract: " + reason + ".");
+            if (!cancelled)
             {
-                writer.Add(GenerationEvents.Error(ErrorCodes.WorkerLost, "The node stopped before the generation finished.", true));
-                record = record with { Status = GenerationStatus.Failed, ErrorCode = ErrorCodes.WorkerLost, ErrorMessage = "The node stopped before the generation finished." };
-            }
-            else if (cancelled)
-            {
-                // Cancelled while its output was being checked: nothing of it was exposed, and nothing will be.
-                writer.Add(GenerationEvents.Done("cancelled", run.InputTokens, run.OutputTokens, run.TtftMs, e2e, used?.Provider, used?.Model));
-                record = record with { Status = GenerationStatus.Cancelled, FinishReason = "cancelled" };
-            }
-            else
-            {
-                // Nothing of the held output is written: only the safe response reaches any client.
-                writer.Add(GenerationEvents.SafeResponse(GenerationEvents.ContractViolationText, ErrorCodes.ContractViolation));
                 LogContractViolation(job.Id, reason!);
-                await traces.RecordAsync(ErrorCodes.ContractViolation, record.TraceId, record.Tenant, job.Id, "The output failed its response contract: " + reason + ".");
-                record = record with { Status = GenerationStatus.Failed, FinishReason = ErrorCodes.ContractViolation, ErrorCode = ErrorCodes.ContractViolation, ErrorMessage = "The output failed its response contract: " + reason + "." };
+                await traces.RecordAsync(ErrorCodes.ContractViolation, record.TraceId, record.Tenant, job.Id, ending.ErrorMessage!);
             }
         }
         else
         {
-            if (run.Held is { } held)
+            released = run.Held;
+            if (released is not null)
             {
-                foreach (var e in held)
-                {
-                    writer.Add(e);
-                }
-
                 run.MarkExposed(time.GetElapsedTime(job.AdmittedTimestamp));
             }
 
-            writer.Add(GenerationEvents.Done(run.FinishReason!, run.InputTokens, run.OutputTokens, run.TtftMs, e2e, used?.Provider, used?.Model));
-            record = record with { Status = GenerationStatus.Succeeded, FinishReason = run.FinishReason };
+            ending = GenerationEnding.Finished(run.FinishReason!);
         }
 
-        if (run.TtftMs is { } ttft && used is not null)
-        {
-            metrics?.GenerationFirstToken(used.Provider, used.Model, TimeSpan.FromMilliseconds(ttft));
-        }
-
-        try
-        {
-            await writer.FlushAsync();
-        }
-        catch (InvalidOperationException ex)
-        {
-            LogStreamWriteFailed(ex, job.Id);
-            record = record with { Status = GenerationStatus.Failed, ErrorCode = ErrorCodes.Internal, ErrorMessage = "The generation's events could not be stored." };
-        }
-
-        record = record with
-        {
-            Provider = used?.Provider,
-            ProviderModel = used?.Model,
-            InputTokens = run.InputTokens,
-            OutputTokens = run.OutputTokens,
-            TtftMs = run.TtftMs,
-            E2eMs = e2e,
-            LastEventId = writer.LastId,
-            CompletedAt = time.GetUtcNow(),
-        };
-        // Counted before the record says finished, so whoever sees the final record also sees it counted.
-        opsMetrics.Generation(record.Tenant, record.Channel, record.TtftMs, e2e, run.OutputTokens);
-        metrics?.GenerationFinished(record.Status.ToName(), used?.Provider ?? "none", used?.Model ?? "none", elapsed);
+        var facts = new GenerationFacts(used, run.InputTokens, run.OutputTokens, run.TtftMs, time.GetElapsedTime(job.AdmittedTimestamp));
+        record = await finisher.FinishAsync(record, ending, facts, writer, released);
         job.Record = record;
-        await store.UpdateAsync(record, CancellationToken.None);
         return record;
     }
 
@@ -382,7 +337,4 @@ internal sealed partial class GenerationExecutor(
 
     [LoggerMessage(EventId = 8002, Level = LogLevel.Warning, Message = "Generation {GenerationId}: output violated its response contract ({Reason}); only safe_response was written")]
     private partial void LogContractViolation(string generationId, string reason);
-
-    [LoggerMessage(EventId = 8003, Level = LogLevel.Error, Message = "Generation {GenerationId}: its events could not be stored")]
-    private partial void LogStreamWriteFailed(Exception exception, string generationId);
 }

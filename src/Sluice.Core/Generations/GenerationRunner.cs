@@ -19,6 +19,7 @@ public sealed partial class GenerationRunner : BackgroundService
     private readonly Channel<GenerationJob> _queue = Channel.CreateUnbounded<GenerationJob>(new UnboundedChannelOptions { SingleReader = false });
     private readonly ConcurrentDictionary<string, GenerationJob> _active = new(StringComparer.Ordinal);
     private readonly GenerationExecutor _executor;
+    private readonly GenerationFinisher _finisher;
     private readonly IGenerationStore _store;
     private readonly StreamHub _hub;
     private readonly IOptionsMonitor<SluiceOptions> _options;
@@ -30,12 +31,13 @@ public sealed partial class GenerationRunner : BackgroundService
     private int _admitted;
     private int _running;
 
-    internal GenerationRunner(GenerationExecutor executor, IGenerationStore store, StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time,
+    internal GenerationRunner(GenerationExecutor executor, GenerationFinisher finisher, IGenerationStore store, StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time,
         Protection.RuntimeControls controls, Protection.TenantQuotas quotas, ILogger<GenerationRunner> logger)
     {
         _controls = controls;
         _quotas = quotas;
         _executor = executor;
+        _finisher = finisher;
         _store = store;
         _hub = hub;
         _options = options;
@@ -106,13 +108,8 @@ public sealed partial class GenerationRunner : BackgroundService
 
         if (job.TryClaimQueued())
         {
-            // No worker took it: end it here, with the same terminal event a running one gets.
-            var writer = new GenerationEventWriter(_hub, job.Record.StreamKey);
-            var e2e = (long)_time.GetElapsedTime(job.AdmittedTimestamp).TotalMilliseconds;
-            writer.Add(GenerationEvents.Done("cancelled", 0, 0, null, e2e, null, null));
-            await writer.FlushAsync();
-            var record = job.Record with { Status = GenerationStatus.Cancelled, FinishReason = "cancelled", E2eMs = e2e, LastEventId = writer.LastId, CompletedAt = _time.GetUtcNow() };
-            await _store.UpdateAsync(record, CancellationToken.None);
+            // No worker took it: end it here, the same way a running one ends.
+            var record = await _finisher.FinishAsync(job.Record, GenerationEnding.Cancelled, new GenerationFacts(null, 0, 0, null, _time.GetElapsedTime(job.AdmittedTimestamp)));
             Complete(job, record);
             return true;
         }
@@ -250,30 +247,8 @@ public sealed partial class GenerationRunner : BackgroundService
     }
 
     /// <summary>Ends a generation that no executor will finish: a terminal <c>error</c> on its stream, and a failed record.</summary>
-    private async Task<GenerationRecord> EndAsync(GenerationRecord record, string code, string message, bool retryable)
-    {
-        var writer = new GenerationEventWriter(_hub, record.StreamKey);
-        writer.Add(GenerationEvents.Error(code, message, retryable));
-        try
-        {
-            await writer.FlushAsync();
-        }
-        catch (InvalidOperationException)
-        {
-            // Already closed by a terminal event: only the record was behind.
-        }
-
-        var ended = record with
-        {
-            Status = GenerationStatus.Failed,
-            ErrorCode = code,
-            ErrorMessage = message,
-            LastEventId = Math.Max(record.LastEventId, writer.LastId),
-            CompletedAt = _time.GetUtcNow(),
-        };
-        await _store.UpdateAsync(ended, CancellationToken.None);
-        return ended;
-    }
+    private Task<GenerationRecord> EndAsync(GenerationRecord record, string code, string message, bool retryable) =>
+        _finisher.FinishAsync(record, GenerationEnding.Failed(code, message, retryable));
 
     internal enum Admission
     {

@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Logging;
+using Sluice.Diagnostics;
+using Sluice.Fanout;
+using Sluice.Streams;
+
+namespace Sluice.Generations;
+
+/// <summary>How a generation ended: what its terminal event says and what its final record keeps.</summary>
+internal sealed record GenerationEnding(GenerationStatus Status, string? FinishReason, string? ErrorCode, string? ErrorMessage, bool Retryable, string? SafeText)
+{
+    public static GenerationEnding Finished(string finishReason) => new(GenerationStatus.Succeeded, finishReason, null, null, false, null);
+
+    public static GenerationEnding Cancelled { get; } = new(GenerationStatus.Cancelled, "cancelled", null, null, false, null);
+
+    public static GenerationEnding Failed(string code, string message, bool retryable) => new(GenerationStatus.Failed, null, code, message, retryable, null);
+
+    public static GenerationEnding WorkerLost(string message) => Failed(ErrorCodes.WorkerLost, message, true);
+
+    /// <summary>The output is withheld (<c>contract_violation</c>, <c>content_filter</c>): only <paramref name="safeText"/> reaches a client.</summary>
+    public static GenerationEnding Withheld(string reason, string safeText, string message) => new(GenerationStatus.Failed, reason, reason, message, false, safeText);
+
+    internal NewEvent TerminalEvent(GenerationFacts? facts) => Status switch
+    {
+        GenerationStatus.Failed when SafeText is not null => GenerationEvents.SafeResponse(SafeText, FinishReason!),
+        GenerationStatus.Failed => GenerationEvents.Error(ErrorCode!, ErrorMessage!, Retryable),
+        _ => GenerationEvents.Done(FinishReason!, facts?.InputTokens ?? 0, facts?.OutputTokens ?? 0, facts?.TtftMs, facts?.E2eMs ?? 0, facts?.Used?.Provider, facts?.Used?.Model),
+    };
+}
+
+/// <summary>What a run measured, for the terminal event, the record and the metrics.</summary>
+internal sealed record GenerationFacts(ProviderTarget? Used, long InputTokens, long OutputTokens, long? TtftMs, TimeSpan Elapsed)
+{
+    public long E2eMs => (long)Elapsed.TotalMilliseconds;
+}
+
+/// <summary>
+/// The one place a generation ends, whichever way it ends (finished, cancelled queued or running, failed, its
+/// output withheld, its worker lost): the terminal event goes to its stream, after any output held back for
+/// its response contract, and then the final record to the store, counted in the metrics before the record
+/// says finished (so whoever sees the final record also sees it counted).
+/// </summary>
+internal sealed partial class GenerationFinisher(
+    StreamHub hub, IGenerationStore store, Ops.OpsMetricsAggregator opsMetrics, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationFinisher> logger)
+{
+    public GenerationEventWriter WriterFor(GenerationRecord record) => new(hub, record.StreamKey);
+
+    public async Task<GenerationRecord> FinishAsync(
+        GenerationRecord record, GenerationEnding ending, GenerationFacts? facts = null, GenerationEventWriter? writer = null, IReadOnlyList<NewEvent>? released = null)
+    {
+        writer ??= WriterFor(record);
+        foreach (var e in released ?? [])
+        {
+            writer.Add(e);
+        }
+
+        var final = record with
+        {
+            Status = ending.Status,
+            FinishReason = ending.FinishReason,
+            ErrorCode = ending.ErrorCode,
+            ErrorMessage = ending.ErrorMessage,
+        };
+        var lastId = writer.LastId;
+        try
+        {
+            writer.Add(ending.TerminalEvent(facts));
+            await writer.FlushAsync();
+            lastId = writer.LastId;
+        }
+        catch (InvalidOperationException ex) when (writer.StreamClosed)
+        {
+            // The stream already ended (a terminal event got there first): only the record was behind.
+            LogAlreadyEnded(ex.Message, record.Id);
+            lastId = (await hub.Log.GetInfoAsync(record.StreamKey, CancellationToken.None))?.LastId ?? writer.LastId;
+        }
+        catch (InvalidOperationException ex)
+        {
+            LogStreamWriteFailed(ex, record.Id);
+            final = final with { Status = GenerationStatus.Failed, FinishReason = null, ErrorCode = ErrorCodes.Internal, ErrorMessage = "The generation's events could not be stored." };
+        }
+
+        if (facts is not null)
+        {
+            final = final with
+            {
+                Provider = facts.Used?.Provider ?? record.Provider,
+                ProviderModel = facts.Used?.Model ?? record.ProviderModel,
+                InputTokens = facts.InputTokens,
+                OutputTokens = facts.OutputTokens,
+                TtftMs = facts.TtftMs,
+                E2eMs = facts.E2eMs,
+            };
+            if (facts.TtftMs is { } ttft && facts.Used is { } used)
+            {
+                metrics?.GenerationFirstToken(used.Provider, used.Model, TimeSpan.FromMilliseconds(ttft));
+            }
+
+            opsMetrics.Generation(final.Tenant, final.Channel, final.TtftMs, facts.E2eMs, facts.OutputTokens);
+            metrics?.GenerationFinished(final.Status.ToName(), facts.Used?.Provider ?? "none", facts.Used?.Model ?? "none", facts.Elapsed);
+        }
+
+        final = final with { LastEventId = Math.Max(record.LastEventId, lastId), CompletedAt = time.GetUtcNow() };
+        await store.UpdateAsync(final, CancellationToken.None);
+        return final;
+    }
+
+    [LoggerMessage(EventId = 8003, Level = LogLevel.Error, Message = "Generation {GenerationId}: its events could not be stored")]
+    private partial void LogStreamWriteFailed(Exception exception, string generationId);
+
+    [LoggerMessage(EventId = 8012, Level = LogLevel.Debug, Message = "Generation {GenerationId}: {Reason}; its record is brought up to date")]
+    private partial void LogAlreadyEnded(string reason, string generationId);
+}
