@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.Runtime.CompilerServices;
 using Anthropic.Exceptions;
 using Microsoft.Extensions.AI;
+using Sluice.Errors;
 using Sluice.Generations;
 
 namespace Sluice.Providers;

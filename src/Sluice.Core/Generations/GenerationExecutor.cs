@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Sluice.Diagnostics;
+using Sluice.Errors;
 using Sluice.Fanout;
 using Sluice.Streams;
 
@@ -71,7 +72,7 @@ internal sealed partial class GenerationExecutor(
             }
             catch (Exception ex)
             {
-                if (ex is not ProviderException { InnerException: Polly.CircuitBreaker.BrokenCircuitException })
+                if (ex is not ProviderException { NoAttempt: true })
                 {
                     resilience.Report(target.Provider, false, run.AttemptTtftMs); // an open circuit made no attempt
                 }

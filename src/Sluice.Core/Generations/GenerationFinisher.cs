@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sluice.Diagnostics;
+using Sluice.Errors;
 using Sluice.Fanout;
 using Sluice.Streams;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sluice.Configuration;
+using Sluice.Errors;
 using Sluice.Fanout;
 
 namespace Sluice.Generations;

@@ -7,7 +7,7 @@ using Polly.Telemetry;
 using PollyTelemetry = Polly.Telemetry.TelemetryOptions;
 using Polly.Timeout;
 using Sluice.Configuration;
-using Sluice.Generations;
+using Sluice.Errors;
 
 namespace Sluice.Resilience;
 
@@ -56,7 +56,7 @@ public sealed class ProviderResilience : IDisposable
         }
         catch (BrokenCircuitException ex)
         {
-            throw new ProviderException(ErrorCodes.ProviderUnavailable, $"{provider}: the circuit is open after repeated failures; retry after {ex.RetryAfter?.TotalSeconds ?? 0:0} s.", true, ex);
+            throw new ProviderException(ErrorCodes.ProviderUnavailable, $"{provider}: the circuit is open after repeated failures; retry after {ex.RetryAfter?.TotalSeconds ?? 0:0} s.", true, ex) { NoAttempt = true };
         }
         catch (TimeoutRejectedException ex)
         {

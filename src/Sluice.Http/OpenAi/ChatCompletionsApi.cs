@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Sluice.Configuration;
+using Sluice.Errors;
 using Sluice.Fanout;
 using Sluice.Generations;
 using Sluice.Http.Auth;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Sluice.Errors;
 using Sluice.Generations;
 using Sluice.Streams;
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using Sluice.Configuration;
+using Sluice.Errors;
 using Sluice.Generations;
 
 namespace Sluice.Providers.Simulated;

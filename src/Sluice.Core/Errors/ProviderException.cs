@@ -1,4 +1,4 @@
-namespace Sluice.Generations;
+namespace Sluice.Errors;
 
 /// <summary>
 /// A provider failure, classified at the provider boundary (see <c>Sluice.Providers</c>'s classifying layer) into
@@ -31,6 +31,12 @@ public sealed class ProviderException : Exception
     public string Code { get; }
 
     public bool Retryable { get; }
+
+    /// <summary>
+    /// True when no call reached the provider (its circuit is open): not a failure of the provider's own, so
+    /// its health is not charged again. Set by the resilience layer, so no caller needs to know Polly's types.
+    /// </summary>
+    public bool NoAttempt { get; init; }
 }
 
 /// <summary>The <c>code</c> of an <c>error</c> event.</summary>
