@@ -164,7 +164,11 @@ internal sealed class ModelCatalog : IModelCatalog
             }).AsIChatClient(model, defaultMaxOutputTokens: 4096),
             _ => throw new InvalidOperationException($"Sluice:Providers:{name}:Type '{provider.Type}' is not supported."),
         };
-        return new ClassifyingChatClient(client, name);
+        // ChatClientBuilder applies the last Use first: the timeouts wrap the classification, which wraps the SDK.
+        return new ChatClientBuilder(client)
+            .UseTimeouts(provider.FirstTokenTimeout, provider.IdleTimeout, _time)
+            .UseClassification(name)
+            .Build();
     }
 }
 

@@ -168,40 +168,24 @@ internal sealed partial class GenerationExecutor(
             options.AdditionalProperties = new AdditionalPropertiesDictionary { [SimulateOptionKey] = simulate };
         }
 
-        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, timeout.Token);
-        timeout.CancelAfter(target.FirstTokenTimeout);
-        var sawOutput = false;
-        var enumerator = target.Client.GetStreamingResponseAsync(request.Messages, options, linked.Token).GetAsyncEnumerator(linked.Token);
+        // Timeouts and classification are layers of the target's client (Sluice.Providers' pipeline).
+        var enumerator = target.Client.GetStreamingResponseAsync(request.Messages, options, cancel).GetAsyncEnumerator(cancel);
         try
         {
             while (true)
             {
-                bool more;
-                try
-                {
-                    more = await enumerator.MoveNextAsync();
-                }
-                catch (Exception) when (timeout.IsCancellationRequested && !cancel.IsCancellationRequested)
-                {
-                    throw new ProviderException(ErrorCodes.ProviderTimeout, sawOutput
-                        ? $"The provider sent nothing for {target.IdleTimeout.TotalSeconds:0.###} s."
-                        : $"The provider sent no output within {target.FirstTokenTimeout.TotalSeconds:0.###} s.", true);
-                }
-
+                var more = await enumerator.MoveNextAsync();
                 if (!more)
                 {
                     break;
                 }
 
-                timeout.CancelAfter(target.IdleTimeout);
                 var update = enumerator.Current;
                 foreach (var content in update.Contents)
                 {
                     if (Map(content, run) is { } e)
                     {
                         run.AttemptTtftMs ??= time.GetElapsedTime(attemptStarted).TotalMilliseconds;
-                        sawOutput = true;
                         Emit(job, writer, run, e);
                     }
 

@@ -1,0 +1,63 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using Sluice.Errors;
+
+namespace Sluice.Providers;
+
+/// <summary>
+/// The provider pipeline's timeouts: a stream with no output within the first-token timeout, or silent for the
+/// idle timeout after it started, fails with a retryable <c>provider_timeout</c> (before its first token the
+/// chain can still fall back). Runs on the injected clock; the caller's own cancellation passes through as is.
+/// </summary>
+internal sealed class TimeoutChatClient(IChatClient inner, TimeSpan firstToken, TimeSpan idle, TimeProvider time) : DelegatingChatClient(inner)
+{
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        timeout.CancelAfter(firstToken);
+        var sawOutput = false;
+        var enumerator = base.GetStreamingResponseAsync(messages, options, linked.Token).GetAsyncEnumerator(linked.Token);
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!await enumerator.MoveNextAsync())
+                    {
+                        yield break;
+                    }
+                }
+                catch (Exception) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new ProviderException(ErrorCodes.ProviderTimeout, sawOutput
+                        ? $"The provider sent nothing for {idle.TotalSeconds:0.###} s."
+                        : $"The provider sent no output within {firstToken.TotalSeconds:0.###} s.", true);
+                }
+
+                timeout.CancelAfter(idle);
+                var update = enumerator.Current;
+                sawOutput |= update.Contents.Any(static c => c is TextContent { Text.Length: > 0 } or FunctionCallContent);
+                yield return update;
+            }
+        }
+        finally
+        {
+            await enumerator.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The layers of one provider target's pipeline, innermost (next to the SDK) first.</summary>
+internal static class ProviderPipelineExtensions
+{
+    /// <summary>Every SDK failure becomes a <see cref="ProviderException"/> with a contract error code.</summary>
+    public static ChatClientBuilder UseClassification(this ChatClientBuilder builder, string provider) =>
+        builder.Use(inner => new ClassifyingChatClient(inner, provider));
+
+    /// <summary>First-token and idle timeouts on <paramref name="time"/>.</summary>
+    public static ChatClientBuilder UseTimeouts(this ChatClientBuilder builder, TimeSpan firstToken, TimeSpan idle, TimeProvider time) =>
+        builder.Use(inner => new TimeoutChatClient(inner, firstToken, idle, time));
+}
