@@ -23,10 +23,8 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton<ILiveFeed, LocalFanout>();
         services.TryAddSingleton<RecentEventsCache>();
         services.TryAddSingleton<SluiceMetrics>();
-        services.TryAddSingleton(sp => new StreamHub(
-            sp.GetRequiredService<IEventLog>(), sp.GetRequiredService<ILiveFeed>(), sp.GetRequiredService<IOptionsMonitor<SluiceOptions>>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RecentEventsCache>(), sp.GetService<SluiceMetrics>(),
-            sp.GetRequiredService<Protection.RuntimeControls>()));
+        services.TryAddSingleton<StreamHub>();
+        services.AddHostedService<SluiceLifecycle>();
         services.TryAddSingleton<Protection.RuntimeControls>();
         services.TryAddSingleton<Protection.TenantQuotas>();
         services.TryAddSingleton<ApiKeyService>();

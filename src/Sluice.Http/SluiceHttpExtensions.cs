@@ -129,12 +129,6 @@ public static class SluiceHttpExtensions
 
     public static IEndpointRouteBuilder MapSluice(this IEndpointRouteBuilder endpoints)
     {
-        var hub = endpoints.ServiceProvider.GetRequiredService<StreamHub>();
-        endpoints.ServiceProvider.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(hub.Stop);
-        var catalog = endpoints.ServiceProvider.GetRequiredService<Sluice.Generations.IModelCatalog>();
-        var resilience = endpoints.ServiceProvider.GetRequiredService<Sluice.Resilience.ProviderResilience>();
-        endpoints.ServiceProvider.GetRequiredService<Sluice.Diagnostics.SluiceMetrics>().ProviderStates = () => catalog.Providers.Select(resilience.StateOf);
-
         endpoints.MapStreamsApi();
         endpoints.MapKeysApi();
         endpoints.MapAdminApi();

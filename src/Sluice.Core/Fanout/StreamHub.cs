@@ -29,25 +29,16 @@ public sealed class StreamHub
 
     private readonly RecentEventsCache _cache;
 
-    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time)
-        : this(log, feed, options, time, new RecentEventsCache(options, time))
-    {
-    }
-
     private readonly Protection.RuntimeControls? _controls;
 
-    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time, RecentEventsCache cache, SluiceMetrics? metrics = null, Protection.RuntimeControls? controls = null)
+    /// <summary>The optional parts are the host's (tests and benchmarks leave them out): DI fills what is registered.</summary>
+    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time, RecentEventsCache? cache = null, SluiceMetrics? metrics = null, Protection.RuntimeControls? controls = null)
     {
         _controls = controls;
-        _cache = cache;
+        _cache = cache ?? new RecentEventsCache(options, time);
         Metrics = metrics;
         _started = time.GetTimestamp();
         _reconnects = new SlidingWindowCounter(time, TimeSpan.FromMinutes(5));
-        if (metrics is not null)
-        {
-            metrics.LastEventAgeSeconds = () => LastEventAge.TotalSeconds;
-        }
-
         _log = log;
         _feed = feed;
         _options = options;
