@@ -92,7 +92,7 @@ public static class SluiceHttpExtensions
         services.AddOptions<Microsoft.AspNetCore.RateLimiting.RateLimiterOptions>()
             .Configure<Sluice.Protection.RuntimeControls>(TenantRateLimiter.Configure);
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadyTag]);
-        if (configuration.GetValue("Sluice:Telemetry:Metrics", true))
+        if (SluiceOptions.From(configuration).Telemetry.Metrics)
         {
             services.AddOpenTelemetry().WithMetrics(metrics => metrics
                 .AddMeter(Sluice.Diagnostics.SluiceMetrics.MeterName)

@@ -21,14 +21,15 @@ public static class SluiceHost
         }
 
         builder.Logging.AddSluiceLogRedaction();
-        if (builder.Configuration.GetValue<bool>("Sluice:Transport:InlineScheduling"))
+        var sluice = SluiceOptions.From(builder.Configuration);
+        if (sluice.Transport.InlineScheduling)
         {
             // Socket continuations run inline instead of through Kestrel's IO queues: one dispatch less per flush.
             builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         }
 
         builder.Services.AddSluiceHttp(builder.Configuration);
-        AddStore(builder);
+        AddStore(builder, sluice);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -37,9 +38,8 @@ public static class SluiceHost
         return app;
     }
 
-    private static void AddStore(WebApplicationBuilder builder)
+    private static void AddStore(WebApplicationBuilder builder, SluiceOptions options)
     {
-        var options = builder.Configuration.GetSection(SluiceOptions.SectionName).Get<SluiceOptions>() ?? new SluiceOptions();
         switch (options.Store.ToLowerInvariant())
         {
             case "memory":

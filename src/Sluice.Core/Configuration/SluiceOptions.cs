@@ -42,6 +42,12 @@ public sealed class SluiceOptions
 
     public CacheOptions Cache { get; set; } = new();
 
+    public TransportOptions Transport { get; set; } = new();
+
+    /// <summary>The section bound once, for the choices the host makes while it is being built (before DI).</summary>
+    public static SluiceOptions From(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        Microsoft.Extensions.Configuration.ConfigurationBinder.Get<SluiceOptions>(configuration.GetSection(SectionName)) ?? new SluiceOptions();
+
     /// <summary><c>Sluice:Providers:{name}</c>: the LLM providers by name. <c>simulated</c> exists unless removed.</summary>
     public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.Ordinal);
 
@@ -149,6 +155,13 @@ public sealed class SqliteOptions
 {
     /// <summary><c>Sluice:Sqlite:Synchronous</c>: <c>normal</c> (default; survives a killed process) or <c>full</c> (also survives power loss).</summary>
     public string Synchronous { get; set; } = "normal";
+}
+
+/// <summary><c>Sluice:Transport</c>.</summary>
+public sealed class TransportOptions
+{
+    /// <summary><c>Sluice:Transport:InlineScheduling</c>: run socket continuations inline (Kestrel's <c>UnsafePreferInlineScheduling</c>).</summary>
+    public bool InlineScheduling { get; set; }
 }
 
 public sealed class CacheOptions
