@@ -19,7 +19,7 @@ public sealed class StreamHub
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<long, Subscription> _open = new();
     private long _nextId;
-    private int _connections;
+    private readonly Protection.AdjustableConcurrencyLimiter _connections;
     private long _lastEventSentTicks;
     private volatile bool _stopping;
     private volatile bool _draining;
@@ -36,6 +36,7 @@ public sealed class StreamHub
     {
         _controls = controls;
         _cache = cache ?? new RecentEventsCache(options, time);
+        _connections = new Protection.AdjustableConcurrencyLimiter(() => controls?.MaxSseConnections ?? options.CurrentValue.Limits.MaxSseConnections, time);
         Metrics = metrics;
         _started = time.GetTimestamp();
         _reconnects = new SlidingWindowCounter(time, TimeSpan.FromMinutes(5));
@@ -48,7 +49,7 @@ public sealed class StreamHub
     public IEventLog Log => _log;
 
     /// <summary>Open SSE responses on this node.</summary>
-    public int OpenConnections => Volatile.Read(ref _connections);
+    public int OpenConnections => _connections.Held;
 
     /// <summary>True once the node stops taking subscribers (shutdown).</summary>
     public bool IsStopping => _stopping;
@@ -135,26 +136,23 @@ public sealed class StreamHub
         return removed.Count;
     }
 
-    /// <summary>Reserves a connection slot; false at the node's limit (answer 503 + Retry-After).</summary>
-    public bool TryOpenConnection()
+    /// <summary>A connection slot, released by disposing it; null at the node's limit or while it drains or stops (answer 503 + Retry-After).</summary>
+    public System.Threading.RateLimiting.RateLimitLease? TryOpenConnection()
     {
-        var limit = _controls?.MaxSseConnections ?? _options.CurrentValue.Limits.MaxSseConnections;
-        while (true)
+        if (_stopping || _draining)
         {
-            var current = Volatile.Read(ref _connections);
-            if (current >= limit || _stopping || _draining)
-            {
-                return false;
-            }
-
-            if (Interlocked.CompareExchange(ref _connections, current + 1, current) == current)
-            {
-                return true;
-            }
+            return null;
         }
-    }
 
-    public void CloseConnection() => Interlocked.Decrement(ref _connections);
+        var lease = _connections.AttemptAcquire();
+        if (lease.IsAcquired)
+        {
+            return lease;
+        }
+
+        lease.Dispose();
+        return null;
+    }
 
     /// <summary>Creates the live queue of one response. It receives heartbeats at once; stream events once watched.</summary>
     public Subscription CreateSubscription(StreamKey key, CancellationToken requestAborted, string? keyId = null, DateTimeOffset? expiresAt = null)

@@ -29,6 +29,9 @@ internal sealed class GenerationJob
 
     public CancellationTokenSource Cancellation { get; } = new();
 
+    /// <summary>Its place on the node and in its tenant's quota, given back when it ends.</summary>
+    public IDisposable? Admission { get; init; }
+
     public TaskCompletionSource<GenerationRecord> Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public bool TryStart() => Interlocked.CompareExchange(ref _state, Running, Queued) == Queued;

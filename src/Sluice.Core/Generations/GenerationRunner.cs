@@ -29,7 +29,7 @@ public sealed partial class GenerationRunner : BackgroundService
     private readonly Protection.RuntimeControls _controls;
     private readonly Protection.TenantQuotas _quotas;
     private readonly List<Task> _workers = [];
-    private int _admitted;
+    private readonly Protection.AdjustableConcurrencyLimiter _admission;
     private int _running;
 
     internal GenerationRunner(GenerationExecutor executor, GenerationFinisher finisher, IGenerationStore store, StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time,
@@ -44,47 +44,42 @@ public sealed partial class GenerationRunner : BackgroundService
         _options = options;
         _time = time;
         _logger = logger;
+        _admission = new Protection.AdjustableConcurrencyLimiter(() => controls.MaxConcurrentGenerations + options.CurrentValue.Generations.QueueLength, time);
     }
 
     /// <summary>Generations admitted and not finished on this node (queued and running).</summary>
-    public int Admitted => Volatile.Read(ref _admitted);
+    public int Admitted => _admission.Held;
 
     public int Running => Volatile.Read(ref _running);
 
-    /// <summary>Reserves a place for the tenant: refused when the node is full, draining or stopping, or the tenant holds its quota.</summary>
-    internal Admission TryAdmit(string tenant)
+    /// <summary>
+    /// Reserves a place for the tenant: refused when the node is full (running plus queued), draining or
+    /// stopping, or the tenant holds its quota. The place is the returned lease; disposing it gives it back.
+    /// </summary>
+    internal (Admission Outcome, IDisposable? Lease) TryAdmit(string tenant)
     {
-        var limit = _controls.MaxConcurrentGenerations + _options.CurrentValue.Generations.QueueLength;
-        while (true)
+        if (_hub.IsDraining || _hub.IsStopping)
         {
-            var current = Volatile.Read(ref _admitted);
-            if (current >= limit || _hub.IsDraining || _hub.IsStopping)
-            {
-                return Admission.NodeFull;
-            }
-
-            if (Interlocked.CompareExchange(ref _admitted, current + 1, current) == current)
-            {
-                break;
-            }
+            return (Admission.NodeFull, null);
         }
 
-        if (!_quotas.TryAcquire(QuotaKey(tenant), _controls.MaxGenerationsPerTenant))
+        var node = _admission.AttemptAcquire();
+        if (!node.IsAcquired)
         {
-            Interlocked.Decrement(ref _admitted);
-            return Admission.TenantFull;
+            node.Dispose();
+            return (Admission.NodeFull, null);
         }
 
-        return Admission.Admitted;
-    }
+        var quota = _quotas.AcquireGeneration(tenant);
+        if (!quota.IsAcquired)
+        {
+            quota.Dispose();
+            node.Dispose();
+            return (Admission.TenantFull, null);
+        }
 
-    internal void ReleaseAdmission(string tenant)
-    {
-        _quotas.Release(QuotaKey(tenant));
-        Interlocked.Decrement(ref _admitted);
+        return (Admission.Admitted, new Leases(node, quota));
     }
-
-    private static string QuotaKey(string tenant) => "generations:" + tenant;
 
     internal void Enqueue(GenerationJob job)
     {
@@ -93,7 +88,7 @@ public sealed partial class GenerationRunner : BackgroundService
         {
             // Only after shutdown: the recovery at the next start ends it with worker_lost.
             _active.TryRemove(job.Id, out _);
-            ReleaseAdmission(job.Record.Tenant);
+            job.Admission?.Dispose();
         }
     }
 
@@ -223,7 +218,7 @@ public sealed partial class GenerationRunner : BackgroundService
     private void Complete(GenerationJob job, GenerationRecord record)
     {
         _active.TryRemove(job.Id, out _);
-        ReleaseAdmission(job.Record.Tenant);
+        job.Admission?.Dispose();
         job.Cancellation.Dispose();
         job.Finished.TrySetResult(record);
     }
@@ -250,6 +245,15 @@ public sealed partial class GenerationRunner : BackgroundService
     /// <summary>Ends a generation that no executor will finish: a terminal <c>error</c> on its stream, and a failed record.</summary>
     private Task<GenerationRecord> EndAsync(GenerationRecord record, string code, string message, bool retryable) =>
         _finisher.FinishAsync(record, GenerationEnding.Failed(code, message, retryable));
+
+    private sealed class Leases(System.Threading.RateLimiting.RateLimitLease node, System.Threading.RateLimiting.RateLimitLease quota) : IDisposable
+    {
+        public void Dispose()
+        {
+            quota.Dispose();
+            node.Dispose();
+        }
+    }
 
     internal enum Admission
     {

@@ -71,7 +71,8 @@ public sealed partial class GenerationService
             return CreateOutcome.Invalid("invalid_request", $"max_tokens must be at most {o.MaxOutputTokens}.");
         }
 
-        switch (_runner.TryAdmit(tenant))
+        var (admission, lease) = _runner.TryAdmit(tenant);
+        switch (admission)
         {
             case GenerationRunner.Admission.NodeFull:
                 return CreateOutcome.Busy();
@@ -102,19 +103,19 @@ public sealed partial class GenerationService
         }
         catch
         {
-            _runner.ReleaseAdmission(tenant);
+            lease?.Dispose();
             throw;
         }
 
         if (!created.Created)
         {
-            _runner.ReleaseAdmission(tenant);
+            lease?.Dispose();
             return created.ExistingRequestHash == requestHash
                 ? new CreateOutcome(CreateKind.Existing, created.Record, null, null)
                 : CreateOutcome.Invalid("idempotency_key_reused", "This Idempotency-Key was used with another request body in the last 24 h.", CreateKind.Conflict);
         }
 
-        _runner.Enqueue(new GenerationJob(record, request, route, admitted));
+        _runner.Enqueue(new GenerationJob(record, request, route, admitted) { Admission = lease });
         return new CreateOutcome(CreateKind.Created, record, null, null);
     }
 

@@ -1,43 +1,35 @@
-using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
 
 namespace Sluice.Protection;
 
-/// <summary>Per-tenant concurrency counters (open SSE responses, admitted generations): one tenant cannot take a node's capacity.</summary>
-public sealed class TenantQuotas
+/// <summary>
+/// Per-tenant concurrency (open SSE responses, admitted generations), so one tenant cannot take a node's
+/// capacity: a <see cref="PartitionedRateLimiter"/> per kind, one <see cref="AdjustableConcurrencyLimiter"/> per
+/// tenant, its limit read live from <see cref="RuntimeControls"/>. The library drops a tenant's partition once
+/// it has been idle a while, so the tenants it tracks are those with work open, not every one ever seen.
+/// </summary>
+public sealed class TenantQuotas : IDisposable
 {
-    private readonly ConcurrentDictionary<string, StrongBox> _counts = new(StringComparer.Ordinal);
+    private readonly PartitionedRateLimiter<string> _streams;
+    private readonly PartitionedRateLimiter<string> _generations;
 
-    /// <summary>Takes one place of the tenant's quota; false when it holds <paramref name="limit"/> already.</summary>
-    public bool TryAcquire(string tenant, int limit)
+    public TenantQuotas(RuntimeControls controls, TimeProvider time)
     {
-        var box = _counts.GetOrAdd(tenant, static _ => new StrongBox());
-        while (true)
-        {
-            var current = Volatile.Read(ref box.Value);
-            if (current >= limit)
-            {
-                return false;
-            }
-
-            if (Interlocked.CompareExchange(ref box.Value, current + 1, current) == current)
-            {
-                return true;
-            }
-        }
+        _streams = PartitionedRateLimiter.Create<string, string>(tenant =>
+            RateLimitPartition.Get(tenant, _ => new AdjustableConcurrencyLimiter(() => controls.MaxStreamsPerTenant, time)));
+        _generations = PartitionedRateLimiter.Create<string, string>(tenant =>
+            RateLimitPartition.Get(tenant, _ => new AdjustableConcurrencyLimiter(() => controls.MaxGenerationsPerTenant, time)));
     }
 
-    public void Release(string tenant)
-    {
-        if (_counts.TryGetValue(tenant, out var box))
-        {
-            Interlocked.Decrement(ref box.Value);
-        }
-    }
+    /// <summary>One of the tenant's open SSE responses; not acquired when it holds its quota.</summary>
+    public RateLimitLease AcquireStream(string tenant) => _streams.AttemptAcquire(tenant);
 
-    public int Count(string tenant) => _counts.TryGetValue(tenant, out var box) ? Volatile.Read(ref box.Value) : 0;
+    /// <summary>One of the tenant's queued or running generations; not acquired when it holds its quota.</summary>
+    public RateLimitLease AcquireGeneration(string tenant) => _generations.AttemptAcquire(tenant);
 
-    private sealed class StrongBox
+    public void Dispose()
     {
-        public int Value;
+        _streams.Dispose();
+        _generations.Dispose();
     }
 }

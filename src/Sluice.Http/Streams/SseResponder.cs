@@ -14,7 +14,7 @@ namespace Sluice.Http.Streams;
 /// the endpoint only decides which stream and checks access.
 /// </summary>
 internal sealed partial class SseResponder(
-    StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, Sluice.Protection.RuntimeControls controls, Sluice.Protection.TenantQuotas quotas, Sluice.Ops.TraceRecorder traces, Sluice.Ops.OpsMetricsAggregator opsMetrics,
+    StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time, Sluice.Protection.TenantQuotas quotas, Sluice.Ops.TraceRecorder traces, Sluice.Ops.OpsMetricsAggregator opsMetrics,
     Sluice.Tenancy.ApiKeyService keys, Microsoft.Extensions.Logging.ILogger<SseResponder> logger)
 {
     public const string LastEventIdQuery = "lastEventId";
@@ -60,7 +60,8 @@ internal sealed partial class SseResponder(
                 return;
         }
 
-        if (!hub.TryOpenConnection())
+        using var connection = hub.TryOpenConnection();
+        if (connection is null)
         {
             var retry = options.CurrentValue.Retry;
             await Problem.WriteAsync(context, 503, ProblemCodes.Overloaded, "Too many open streams on this node.",
@@ -68,10 +69,9 @@ internal sealed partial class SseResponder(
             return;
         }
 
-        var quotaKey = "streams:" + key.Tenant;
-        if (!quotas.TryAcquire(quotaKey, controls.MaxStreamsPerTenant))
+        using var quota = quotas.AcquireStream(key.Tenant);
+        if (!quota.IsAcquired)
         {
-            hub.CloseConnection();
             await Problem.WriteAsync(context, 429, "quota_exceeded", "Too many open streams for this tenant.",
                 "Sluice:Limits:MaxStreamsPerTenant is reached on this node; close a stream or retry after the delay.", TimeSpan.FromSeconds(1));
             return;
@@ -86,8 +86,6 @@ internal sealed partial class SseResponder(
         }
         finally
         {
-            quotas.Release(quotaKey);
-            hub.CloseConnection();
             hub.Metrics?.ConnectionClosed(time.GetElapsedTime(opened));
         }
     }

@@ -94,9 +94,18 @@ public sealed class StreamSessionTests
     {
         _options.Limits.MaxSseConnections = 2;
 
-        Assert.Equal([true, true, false], new[] { _hub.TryOpenConnection(), _hub.TryOpenConnection(), _hub.TryOpenConnection() });
-        _hub.CloseConnection();
-        Assert.True(_hub.TryOpenConnection());
+        var first = _hub.TryOpenConnection();
+        using var second = _hub.TryOpenConnection();
+
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Null(_hub.TryOpenConnection());
+        Assert.Equal(2, _hub.OpenConnections);
+        first.Dispose();
+        first.Dispose(); // a lease is given back once
+        Assert.Equal(1, _hub.OpenConnections);
+        using var third = _hub.TryOpenConnection();
+        Assert.NotNull(third);
     }
 
     private static List<string> Ids(string text) =>
