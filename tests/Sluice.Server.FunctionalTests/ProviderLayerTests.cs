@@ -71,6 +71,60 @@ public sealed class ProviderLayerTests
         Assert.False(await updates.MoveNextAsync());
     }
 
+    [Theory]
+    [InlineData(429, "rate_limited", true)]
+    [InlineData(503, "provider_unavailable", true)]
+    [InlineData(400, "provider_rejected", false)]
+    public async Task Classification_TurnsAnSdkFailureIntoAContractCode_AfterTheUpdatesBeforeIt(int status, string code, bool retryable)
+    {
+        var client = new ChatClientBuilder(_inner).UseClassification("upstream").Build();
+        await using var updates = client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "x")]).GetAsyncEnumerator();
+        _inner.Send(new ChatResponseUpdate(ChatRole.Assistant, "partial"));
+        _inner.Fail(new System.ClientModel.ClientResultException($"status {status}", new StatusResponse(status)));
+
+        Assert.True(await updates.MoveNextAsync());
+        var error = await Assert.ThrowsAsync<ProviderException>(async () => await updates.MoveNextAsync());
+
+        Assert.Equal((code, retryable), (error.Code, error.Retryable));
+        Assert.Contains("upstream", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("status " + status, error.Message, StringComparison.Ordinal); // never the upstream's own text
+    }
+
+    [Fact]
+    public async Task Classification_LeavesTheCallersCancellationAlone()
+    {
+        using var cancel = new CancellationTokenSource();
+        var client = new ChatClientBuilder(_inner).UseClassification("upstream").Build();
+        await using var updates = client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "x")], cancellationToken: cancel.Token).GetAsyncEnumerator();
+
+        var next = updates.MoveNextAsync();
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await next);
+    }
+
+    /// <summary>A pipeline response with only a status, as the OpenAI SDK's ClientResultException carries.</summary>
+    private sealed class StatusResponse(int status) : System.ClientModel.Primitives.PipelineResponse
+    {
+        public override int Status => status;
+
+        public override string ReasonPhrase => "";
+
+        public override Stream? ContentStream { get; set; }
+
+        public override BinaryData Content => BinaryData.Empty;
+
+        protected override System.ClientModel.Primitives.PipelineResponseHeaders HeadersCore => throw new NotSupportedException();
+
+        public override BinaryData BufferContent(CancellationToken cancellationToken = default) => BinaryData.Empty;
+
+        public override ValueTask<BinaryData> BufferContentAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(BinaryData.Empty);
+
+        public override void Dispose()
+        {
+        }
+    }
+
     /// <summary>An inner client whose stream yields what the test sends, when it sends it.</summary>
     private sealed class ScriptedChatClient : IChatClient
     {
@@ -79,6 +133,8 @@ public sealed class ProviderLayerTests
         public void Send(ChatResponseUpdate update) => _updates.Writer.TryWrite(update);
 
         public void End() => _updates.Writer.TryComplete();
+
+        public void Fail(Exception error) => _updates.Writer.TryComplete(error);
 
         public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
             IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
