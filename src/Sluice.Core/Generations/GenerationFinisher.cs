@@ -9,7 +9,17 @@ namespace Sluice.Generations;
 /// <summary>How a generation ended: what its terminal event says and what its final record keeps.</summary>
 internal sealed record GenerationEnding(GenerationStatus Status, string? FinishReason, string? ErrorCode, string? ErrorMessage, bool Retryable, string? SafeText)
 {
-    public static GenerationEnding Finished(string finishReason) => new(GenerationStatus.Succeeded, finishReason, null, null, false, null);
+    private static readonly GenerationEnding Stop = new(GenerationStatus.Succeeded, "stop", null, null, false, null);
+    private static readonly GenerationEnding Length = new(GenerationStatus.Succeeded, "length", null, null, false, null);
+    private static readonly GenerationEnding ToolCalls = new(GenerationStatus.Succeeded, "tool_calls", null, null, false, null);
+
+    public static GenerationEnding Finished(string finishReason) => finishReason switch
+    {
+        "stop" => Stop,
+        "length" => Length,
+        "tool_calls" => ToolCalls,
+        _ => new(GenerationStatus.Succeeded, finishReason, null, null, false, null),
+    };
 
     public static GenerationEnding Cancelled { get; } = new(GenerationStatus.Cancelled, "cancelled", null, null, false, null);
 
@@ -29,7 +39,7 @@ internal sealed record GenerationEnding(GenerationStatus Status, string? FinishR
 }
 
 /// <summary>What a run measured, for the terminal event, the record and the metrics.</summary>
-internal sealed record GenerationFacts(ProviderTarget? Used, long InputTokens, long OutputTokens, long? TtftMs, TimeSpan Elapsed)
+internal readonly record struct GenerationFacts(ProviderTarget? Used, long InputTokens, long OutputTokens, long? TtftMs, TimeSpan Elapsed)
 {
     public long E2eMs => (long)Elapsed.TotalMilliseconds;
 }
@@ -54,13 +64,6 @@ internal sealed partial class GenerationFinisher(
             writer.Add(e);
         }
 
-        var final = record with
-        {
-            Status = ending.Status,
-            FinishReason = ending.FinishReason,
-            ErrorCode = ending.ErrorCode,
-            ErrorMessage = ending.ErrorMessage,
-        };
         var lastId = writer.LastId;
         try
         {
@@ -77,30 +80,36 @@ internal sealed partial class GenerationFinisher(
         catch (InvalidOperationException ex)
         {
             LogStreamWriteFailed(ex, record.Id);
-            final = final with { Status = GenerationStatus.Failed, FinishReason = null, ErrorCode = ErrorCodes.Internal, ErrorMessage = "The generation's events could not be stored." };
+            ending = GenerationEnding.Failed(ErrorCodes.Internal, "The generation's events could not be stored.", true);
         }
 
-        if (facts is not null)
+        // One copy of the record, not one per step: this runs once per generation, on every one.
+        var final = record with
         {
-            final = final with
-            {
-                Provider = facts.Used?.Provider ?? record.Provider,
-                ProviderModel = facts.Used?.Model ?? record.ProviderModel,
-                InputTokens = facts.InputTokens,
-                OutputTokens = facts.OutputTokens,
-                TtftMs = facts.TtftMs,
-                E2eMs = facts.E2eMs,
-            };
-            if (facts.TtftMs is { } ttft && facts.Used is { } used)
+            Status = ending.Status,
+            FinishReason = ending.FinishReason,
+            ErrorCode = ending.ErrorCode,
+            ErrorMessage = ending.ErrorMessage,
+            Provider = facts?.Used?.Provider ?? record.Provider,
+            ProviderModel = facts?.Used?.Model ?? record.ProviderModel,
+            InputTokens = facts?.InputTokens ?? record.InputTokens,
+            OutputTokens = facts?.OutputTokens ?? record.OutputTokens,
+            TtftMs = facts is { } f ? f.TtftMs : record.TtftMs,
+            E2eMs = facts?.E2eMs ?? record.E2eMs,
+            LastEventId = Math.Max(record.LastEventId, lastId),
+            CompletedAt = time.GetUtcNow(),
+        };
+        if (facts is { } run)
+        {
+            if (run.TtftMs is { } ttft && run.Used is { } used)
             {
                 metrics?.GenerationFirstToken(used.Provider, used.Model, TimeSpan.FromMilliseconds(ttft));
             }
 
-            opsMetrics.Generation(final.Tenant, final.Channel, final.TtftMs, facts.E2eMs, facts.OutputTokens);
-            metrics?.GenerationFinished(final.Status.ToName(), facts.Used?.Provider ?? "none", facts.Used?.Model ?? "none", facts.Elapsed);
+            opsMetrics.Generation(final.Tenant, final.Channel, final.TtftMs, run.E2eMs, run.OutputTokens);
+            metrics?.GenerationFinished(final.Status.ToName(), run.Used?.Provider ?? "none", run.Used?.Model ?? "none", run.Elapsed);
         }
 
-        final = final with { LastEventId = Math.Max(record.LastEventId, lastId), CompletedAt = time.GetUtcNow() };
         await store.UpdateAsync(final, CancellationToken.None);
         return final;
     }
