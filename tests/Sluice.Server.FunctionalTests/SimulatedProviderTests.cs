@@ -53,7 +53,7 @@ public sealed class SimulatedProviderTests
     public async Task Shaped_ZeroDelays_RunWithoutTheClock()
     {
         var client = new SimulatedChatClient("simulated", new FakeTimeProvider());
-        var options = new ChatOptions { AdditionalProperties = new() { [GenerationExecutor.SimulateOptionKey] = new SimulateOptions { TtftMs = 0, TokensPerSecond = 0, OutputTokens = 80 } } };
+        var options = new ChatOptions { AdditionalProperties = new() { [SimulateOptions.ChatOptionsKey] = new SimulateOptions { TtftMs = 0, TokensPerSecond = 0, OutputTokens = 80 } } };
 
         var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "x")], options);
 

@@ -72,6 +72,9 @@ public sealed class RetryOptions
 /// <summary>The shape of one simulated run (API.md section 5, <c>simulate</c>).</summary>
 public sealed class SimulateOptions
 {
+    /// <summary>The <see cref="Microsoft.Extensions.AI.ChatOptions.AdditionalProperties"/> key a run's shape travels under to the simulated provider.</summary>
+    public const string ChatOptionsKey = "sluice.simulate";
+
     public int? TtftMs { get; set; }
 
     /// <summary>0: as fast as possible.</summary>

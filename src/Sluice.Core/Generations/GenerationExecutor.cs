@@ -17,8 +17,6 @@ namespace Sluice.Generations;
 internal sealed partial class GenerationExecutor(
     GenerationFinisher finisher, IGenerationStore store, Resilience.ProviderResilience resilience, Ops.TraceRecorder traces, TimeProvider time, Microsoft.Extensions.Options.IOptionsMonitor<Configuration.SluiceOptions> options, ILogger<GenerationExecutor> logger)
 {
-    public const string SimulateOptionKey = "sluice.simulate";
-
     public async Task<GenerationRecord> RunAsync(GenerationJob job)
     {
         var request = job.Request;
@@ -165,7 +163,7 @@ internal sealed partial class GenerationExecutor(
         if (target.IsSimulated)
         {
             var simulate = (request.Simulate ?? new Configuration.SimulateOptions()).Over(target.SimulateDefaults ?? new Configuration.SimulateOptions());
-            options.AdditionalProperties = new AdditionalPropertiesDictionary { [SimulateOptionKey] = simulate };
+            options.AdditionalProperties = new AdditionalPropertiesDictionary { [Configuration.SimulateOptions.ChatOptionsKey] = simulate };
         }
 
         // Timeouts and classification are layers of the target's client (Sluice.Providers' pipeline).

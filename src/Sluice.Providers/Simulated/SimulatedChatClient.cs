@@ -38,7 +38,7 @@ internal sealed class SimulatedChatClient(string providerName, TimeProvider time
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var list = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
-        var shape = options?.AdditionalProperties?.TryGetValue(GenerationExecutor.SimulateOptionKey, out var value) == true && value is SimulateOptions s
+        var shape = options?.AdditionalProperties?.TryGetValue(SimulateOptions.ChatOptionsKey, out var value) == true && value is SimulateOptions s
             ? s
             : new SimulateOptions();
         var model = options?.ModelId ?? "default";
