@@ -65,6 +65,13 @@ public static class SluiceCoreServiceCollectionExtensions
     }
 
     /// <summary>The in-process store: nothing survives a restart.</summary>
+    public static SluiceBuilder AddMemoryStore(this SluiceBuilder builder)
+    {
+        builder.Services.AddMemoryEventLog();
+        return builder;
+    }
+
+    /// <summary>The in-process store: nothing survives a restart.</summary>
     public static IServiceCollection AddMemoryEventLog(this IServiceCollection services)
     {
         services.TryAddSingleton<IEventLog, MemoryEventLog>();

@@ -32,6 +32,10 @@ public static class SluiceHttpExtensions
     private const string CorsPolicy = "sluice";
     private const string ReadyTag = "ready";
 
+    /// <summary>Sluice as a web application: core, providers and the HTTP surface; choose the store on the result.</summary>
+    public static SluiceBuilder AddSluice(this IServiceCollection services, IConfiguration configuration) =>
+        new(services.AddSluiceHttp(configuration));
+
     public static IServiceCollection AddSluiceHttp(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSluiceCore(configuration);

@@ -28,8 +28,7 @@ public static class SluiceHost
             builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         }
 
-        builder.Services.AddSluiceHttp(builder.Configuration);
-        AddStore(builder, sluice);
+        AddStore(builder.Services.AddSluice(builder.Configuration), sluice);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -38,19 +37,19 @@ public static class SluiceHost
         return app;
     }
 
-    private static void AddStore(WebApplicationBuilder builder, SluiceOptions options)
+    private static void AddStore(SluiceBuilder sluice, SluiceOptions options)
     {
         switch (options.Store.ToLowerInvariant())
         {
             case "memory":
-                builder.Services.AddMemoryEventLog();
+                sluice.AddMemoryStore();
                 break;
             case "redis":
                 throw new InvalidOperationException(
                     "Sluice:Store=redis is not available in this build yet; use sqlite (default) or memory.");
             default:
                 // Unknown values fall through to the validator, which names the key at start.
-                builder.Services.AddSqliteEventLog();
+                sluice.AddSqliteStore();
                 break;
         }
     }

@@ -9,6 +9,13 @@ namespace Sluice.Storage.Sqlite;
 public static class SqliteServiceCollectionExtensions
 {
     /// <summary>The embedded default store: events, keys and secrets in <c>{Sluice:DataDir}/sluice.db</c>.</summary>
+    public static SluiceBuilder AddSqliteStore(this SluiceBuilder builder)
+    {
+        builder.Services.AddSqliteEventLog();
+        return builder;
+    }
+
+    /// <summary>The embedded default store: events, keys and secrets in <c>{Sluice:DataDir}/sluice.db</c>.</summary>
     public static IServiceCollection AddSqliteEventLog(this IServiceCollection services)
     {
         services.TryAddSingleton<SqliteDatabase>();
