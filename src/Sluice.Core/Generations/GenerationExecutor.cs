@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Sluice.Diagnostics;
@@ -25,7 +24,7 @@ internal sealed partial class GenerationExecutor(
         await store.UpdateAsync(record, CancellationToken.None);
 
         var writer = finisher.WriterFor(record);
-        var run = new RunState(request.Contract is not null);
+        var run = new GenerationRun(request.Contract is not null);
         var cancel = job.Cancellation.Token;
         ProviderTarget? used = null;
         Exception? failure = null;
@@ -132,7 +131,7 @@ internal sealed partial class GenerationExecutor(
         return record;
     }
 
-    private bool SatisfiesContract(ResponseContract contract, RunState run, CancellationToken cancel, ref bool cancelled, out string? reason)
+    private bool SatisfiesContract(ResponseContract contract, GenerationRun run, CancellationToken cancel, ref bool cancelled, out string? reason)
     {
         try
         {
@@ -146,7 +145,7 @@ internal sealed partial class GenerationExecutor(
         }
     }
 
-    private async Task AttemptAsync(GenerationJob job, ProviderTarget target, GenerationEventWriter writer, RunState run, CancellationToken cancel, long attemptStarted)
+    private async Task AttemptAsync(GenerationJob job, ProviderTarget target, GenerationEventWriter writer, GenerationRun run, CancellationToken cancel, long attemptStarted)
     {
         var request = job.Request;
         var options = new ChatOptions
@@ -181,7 +180,7 @@ internal sealed partial class GenerationExecutor(
                 var update = enumerator.Current;
                 foreach (var content in update.Contents)
                 {
-                    if (Map(content, run) is { } e)
+                    if (run.Map(content) is { } e)
                     {
                         run.AttemptTtftMs ??= time.GetElapsedTime(attemptStarted).TotalMilliseconds;
                         Emit(job, writer, run, e);
@@ -201,7 +200,7 @@ internal sealed partial class GenerationExecutor(
 
                 if (update.FinishReason is { } finish)
                 {
-                    run.FinishReason = MapFinish(finish);
+                    run.FinishReason = GenerationRun.MapFinish(finish);
                 }
             }
         }
@@ -217,7 +216,7 @@ internal sealed partial class GenerationExecutor(
         }
     }
 
-    private void Emit(GenerationJob job, GenerationEventWriter writer, RunState run, NewEvent e)
+    private void Emit(GenerationJob job, GenerationEventWriter writer, GenerationRun run, NewEvent e)
     {
         if (run.Held is { } held)
         {
@@ -231,88 +230,6 @@ internal sealed partial class GenerationExecutor(
         }
 
         writer.Add(e);
-    }
-
-    private static NewEvent? Map(AIContent content, RunState run)
-    {
-        switch (content)
-        {
-            case TextContent { Text.Length: > 0 } text:
-                run.TokenEvents++;
-                run.Text?.Append(text.Text);
-                return GenerationEvents.Token(text.Text);
-            case FunctionCallContent call:
-                return GenerationEvents.Tool(run.ToolIndex++, call.CallId, call.Name, call.Arguments);
-            case UsageContent usage:
-                run.ReportedInput = usage.Details.InputTokenCount ?? run.ReportedInput;
-                run.ReportedOutput = usage.Details.OutputTokenCount ?? run.ReportedOutput;
-                return null;
-            default:
-                return null;
-        }
-    }
-
-    private static string MapFinish(ChatFinishReason reason)
-    {
-        if (reason == ChatFinishReason.Length)
-        {
-            return "length";
-        }
-
-        if (reason == ChatFinishReason.ToolCalls)
-        {
-            return "tool_calls";
-        }
-
-        return reason == ChatFinishReason.ContentFilter ? "content_filter" : "stop";
-    }
-
-    /// <summary>What one run has produced so far, across its attempts.</summary>
-    private sealed class RunState(bool holdOutput)
-    {
-        public List<NewEvent>? Held { get; private set; } = holdOutput ? [] : null;
-
-        public StringBuilder? Text { get; private set; } = holdOutput ? new StringBuilder() : null;
-
-        public string? FinishReason { get; set; }
-
-        public int TokenEvents { get; set; }
-
-        public int ToolIndex { get; set; }
-
-        public int CitationIndex { get; set; }
-
-        public long? ReportedInput { get; set; }
-
-        public long? ReportedOutput { get; set; }
-
-        public long? TtftMs { get; private set; }
-
-        /// <summary>This attempt's time from its request to its first output (provider health).</summary>
-        public double? AttemptTtftMs { get; set; }
-
-        public long InputTokens => ReportedInput ?? 0;
-
-        public long OutputTokens => ReportedOutput ?? TokenEvents;
-
-        public void MarkExposed(TimeSpan elapsed) => TtftMs ??= (long)elapsed.TotalMilliseconds;
-
-        /// <summary>A new attempt starts clean: only a held (unexposed) output can be discarded.</summary>
-        public void ResetAttempt()
-        {
-            FinishReason = null;
-            AttemptTtftMs = null;
-            if (Held is not null)
-            {
-                Held = [];
-                Text = new StringBuilder();
-                TokenEvents = 0;
-                ToolIndex = 0;
-                CitationIndex = 0;
-                ReportedInput = null;
-                ReportedOutput = null;
-            }
-        }
     }
 
     [LoggerMessage(EventId = 8001, Level = LogLevel.Warning, Message = "Generation {GenerationId}: provider {Target} failed with {Code}; falling back: {FallingBack}")]
