@@ -78,7 +78,7 @@ public sealed partial class SqliteDatabase : IAsyncDisposable
         // pages they stalled every append queued behind them (first-token overhead p99 of 3-4 ms against 0.8 ms
         // on the memory store), so a background connection checkpoints every second (PASSIVE: never blocks the
         // writer). But a checkpoint that runs beside a writer never catches up with it, and the WAL only starts
-        // over once one has: under sustained load it grew to 320 MB for 55,000 events and never shrank. So the
+        // over once one has: under sustained load it grew to 412 MB in the soak test (WalSoakTests, 60,032 publishes) and never shrank. So the
         // writer still checkpoints itself past 32 MiB of WAL (between its commits, where it catches up: the
         // background work has already copied most pages), the file is cut back to 16 MiB when the WAL starts
         // over, and an idle database truncates it (see CheckpointUntilClosed).

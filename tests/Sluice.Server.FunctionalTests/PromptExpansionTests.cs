@@ -9,7 +9,7 @@ public sealed class PromptExpansionCollection;
 
 /// <summary>A prompt's variables are substituted within <c>Sluice:Generations:MaxPromptChars</c>, never built past it.</summary>
 [Collection(nameof(PromptExpansionTests))]
-public sealed class PromptExpansionTests
+public sealed class PromptExpansionTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public async Task AShortTemplateNamingAHugeVariableManyTimes_IsRefusedBeforeItIsBuilt()
@@ -28,6 +28,7 @@ public sealed class PromptExpansionTests
         using var response = await client.PostJsonAsync("/v1/generations", body);
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
+        output.WriteLine($"serving the refused request allocated {allocated:N0} bytes");
         Assert.Equal("prompt_too_long", (await response.ProblemAsync(400)).GetProperty("code").GetString());
         Assert.True(allocated < 200_000_000, $"serving the request allocated {allocated:N0} bytes");
 

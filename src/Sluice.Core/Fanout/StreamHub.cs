@@ -29,12 +29,9 @@ public sealed class StreamHub
 
     private readonly RecentEventsCache _cache;
 
-    private readonly Protection.RuntimeControls? _controls;
-
     /// <summary>The optional parts are the host's (tests and benchmarks leave them out): DI fills what is registered.</summary>
     public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time, RecentEventsCache? cache = null, SluiceMetrics? metrics = null, Protection.RuntimeControls? controls = null)
     {
-        _controls = controls;
         _cache = cache ?? new RecentEventsCache(options, time);
         _connections = new Protection.AdjustableConcurrencyLimiter(() => controls?.MaxSseConnections ?? options.CurrentValue.Limits.MaxSseConnections, time);
         Metrics = metrics;

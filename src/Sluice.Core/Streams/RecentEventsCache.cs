@@ -122,8 +122,6 @@ public sealed class RecentEventsCache
         }
     }
 
-    private static long SizeOf(StoredEvent e) => e.ApproximateBytes;
-
     /// <summary>An id-indexed ring bounded by count and bytes; written under its lock, read without.</summary>
     private sealed class Entry(int capacity)
     {
@@ -158,11 +156,11 @@ public sealed class RecentEventsCache
                         continue; // the slot holds this event already, or a newer one
                     }
 
-                    Bytes -= SizeOf(old);
+                    Bytes -= old.ApproximateBytes;
                 }
 
                 Volatile.Write(ref slot, e);
-                Bytes += SizeOf(e);
+                Bytes += e.ApproximateBytes;
                 _low = Math.Min(_low, e.Id);
                 _high = Math.Max(_high, e.Id);
             }
@@ -174,7 +172,7 @@ public sealed class RecentEventsCache
                 ref var slot = ref _slots[(int)(_low & (_slots.Length - 1))];
                 if (slot is { } old && old.Id == _low)
                 {
-                    Bytes -= SizeOf(old);
+                    Bytes -= old.ApproximateBytes;
                     Volatile.Write(ref slot, null);
                 }
 
