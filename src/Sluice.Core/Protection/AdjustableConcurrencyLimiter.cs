@@ -15,7 +15,6 @@ public sealed class AdjustableConcurrencyLimiter(Func<int> limit, TimeProvider t
     private static readonly RateLimitLease Refused = new Lease(null);
     private int _held;
     private long _idleSince = time.GetTimestamp();
-    private int _disposed;
 
     /// <summary>Leases granted and not yet released.</summary>
     public int Held => Volatile.Read(ref _held);
@@ -35,7 +34,7 @@ public sealed class AdjustableConcurrencyLimiter(Func<int> limit, TimeProvider t
         while (true)
         {
             var current = Volatile.Read(ref _held);
-            if (current >= max || Volatile.Read(ref _disposed) != 0)
+            if (current >= max)
             {
                 return Refused;
             }
@@ -51,7 +50,12 @@ public sealed class AdjustableConcurrencyLimiter(Func<int> limit, TimeProvider t
     protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) =>
         ValueTask.FromResult(AttemptAcquireCore(permitCount));
 
-    protected override void Dispose(bool disposing) => Volatile.Write(ref _disposed, 1);
+    // Nothing to release, and nothing refused after it: PartitionedRateLimiter disposes an idle tenant's limiter
+    // outside the lock its acquires take, so one may still reach a limiter it just dropped. Granting then costs
+    // the tenant one place too many for a moment; refusing would answer a spurious 429.
+    protected override void Dispose(bool disposing)
+    {
+    }
 
     private void Release()
     {
