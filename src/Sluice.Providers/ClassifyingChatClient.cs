@@ -10,7 +10,8 @@ namespace Sluice.Providers;
 /// <summary>
 /// The provider boundary: every SDK's failure becomes a <see cref="ProviderException"/> with one of the error
 /// codes of API.md section 4 (YARP's habit: catch at the boundary, classify, let the caller decide). Messages
-/// name the provider and the status, never a secret or the upstream body.
+/// name the provider and the status, never a secret or the upstream body. A stream that ends without saying why
+/// (no finish reason) was truncated upstream: a failure, never a clean stop.
 /// </summary>
 internal sealed class ClassifyingChatClient(IChatClient inner, string provider) : DelegatingChatClient(inner)
 {
@@ -18,6 +19,7 @@ internal sealed class ClassifyingChatClient(IChatClient inner, string provider) 
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var enumerator = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var finished = false;
         try
         {
             while (true)
@@ -27,7 +29,7 @@ internal sealed class ClassifyingChatClient(IChatClient inner, string provider) 
                 {
                     if (!await enumerator.MoveNextAsync())
                     {
-                        yield break;
+                        break;
                     }
 
                     update = enumerator.Current;
@@ -37,12 +39,18 @@ internal sealed class ClassifyingChatClient(IChatClient inner, string provider) 
                     throw classified;
                 }
 
+                finished = finished || update.FinishReason is not null;
                 yield return update;
             }
         }
         finally
         {
             await enumerator.DisposeAsync();
+        }
+
+        if (!finished)
+        {
+            throw new ProviderException(ErrorCodes.ProviderUnavailable, $"{provider}'s stream ended without a finish reason.", true);
         }
     }
 

@@ -7,46 +7,63 @@ using OpenAI;
 using Sluice.Configuration;
 using Sluice.Generations;
 using Sluice.Providers.Simulated;
+using Sluice.Resilience;
 
 namespace Sluice.Providers;
 
 /// <summary>
 /// Providers and aliases from <c>Sluice:Providers</c> and <c>Sluice:Models</c>. <c>simulated</c> (with the model
-/// <c>simulated/default</c>) exists unless configuration disables it. A client per provider and model is built
-/// once and shared; each is wrapped in the classifying layer.
+/// <c>simulated/default</c>) exists unless configuration disables it. Each provider and model gets its pipeline
+/// once (see <see cref="Create"/>), and each route a failover client over its chain's pipelines.
 /// </summary>
 internal sealed class ModelCatalog : IModelCatalog
 {
     public const string SimulatedProvider = "simulated";
 
+    // Routes to models a provider does not list (one with no Models accepts any name) are keyed by what a caller
+    // typed: past this many they are built for the request and not kept.
+    private const int MaxUnlistedRoutes = 256;
+
     private readonly Dictionary<string, ProviderOptions> _providers;
-    private readonly Dictionary<string, ModelOptions> _aliases;
-    private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<(string Provider, string Model), IChatClient> _clients = new();
+    private readonly Dictionary<string, ModelRoute> _routes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ModelRoute> _unlisted = new(StringComparer.Ordinal);
     private readonly IReadOnlyList<ModelRoute> _listed;
-
     private readonly IOptionsMonitor<SluiceOptions> _live;
+    private readonly ProviderResilience _resilience;
+    private readonly TimeProvider _time;
 
-    public ModelCatalog(IOptionsMonitor<SluiceOptions> options, TimeProvider time)
+    public ModelCatalog(IOptionsMonitor<SluiceOptions> options, ProviderResilience resilience, TimeProvider time)
     {
-        _time = time;
         _live = options;
-        // Providers and aliases as they were at start; only a simulated provider's shape is read live (Target).
+        _resilience = resilience;
+        _time = time;
+        // Providers and aliases as they were at start; only a simulated provider's shape is read live.
         _providers = Effective(options.CurrentValue.Providers);
-        _aliases = new Dictionary<string, ModelOptions>(options.CurrentValue.Models, StringComparer.Ordinal);
-        var listed = new List<ModelRoute>();
         foreach (var (name, provider) in _providers.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             foreach (var model in provider.Models)
             {
-                listed.Add(new ModelRoute(name + "/" + model, name, [Target(name, provider, model)]));
+                var target = Target(name, provider, model);
+                _routes[target.Name] = Route(target.Name, name, [target]);
             }
         }
 
-        foreach (var alias in _aliases.Keys.Order(StringComparer.Ordinal))
+        var listed = _routes.Values.ToList();
+        foreach (var (alias, chain) in options.CurrentValue.Models.OrderBy(m => m.Key, StringComparer.Ordinal))
         {
-            if (TryResolve(alias, out var route))
+            var targets = new List<ProviderTarget>(chain.Chain.Length);
+            foreach (var link in chain.Chain)
             {
+                if (TryTarget(link, out var target))
+                {
+                    targets.Add(target);
+                }
+            }
+
+            if (targets.Count > 0)
+            {
+                var route = Route(alias, "sluice", targets);
+                _routes[alias] = route;
                 listed.Add(route);
             }
         }
@@ -90,30 +107,28 @@ internal sealed class ModelCatalog : IModelCatalog
 
     public bool TryResolve(string model, out ModelRoute route)
     {
-        if (_aliases.TryGetValue(model, out var alias))
+        if (_routes.TryGetValue(model, out route!) || _unlisted.TryGetValue(model, out route!))
         {
-            var chain = new List<ProviderTarget>(alias.Chain.Length);
-            foreach (var link in alias.Chain)
-            {
-                if (TryTarget(link, out var target))
-                {
-                    chain.Add(target);
-                }
-            }
-
-            route = new ModelRoute(model, "sluice", chain);
-            return chain.Count > 0;
-        }
-
-        if (TryTarget(model, out var single))
-        {
-            route = new ModelRoute(model, single.Provider, [single]);
             return true;
         }
 
-        route = null!;
-        return false;
+        if (!TryTarget(model, out var target))
+        {
+            return false;
+        }
+
+        route = Route(model, target.Provider, [target]);
+        if (_unlisted.Count < MaxUnlistedRoutes)
+        {
+            route = _unlisted.GetOrAdd(model, route);
+        }
+
+        return true;
     }
+
+    // A chain of one needs no failover (the generation starts out on its first link): one iterator less per generation.
+    private static ModelRoute Route(string name, string ownedBy, IReadOnlyList<ProviderTarget> chain) =>
+        new(name, ownedBy, chain, chain.Count == 1 ? chain[0].Client : new FailoverChatClient(chain));
 
     private bool TryTarget(string name, out ProviderTarget target)
     {
@@ -122,6 +137,12 @@ internal sealed class ModelCatalog : IModelCatalog
         if (slash <= 0 || slash == name.Length - 1 || !_providers.TryGetValue(name[..slash], out var provider))
         {
             return false;
+        }
+
+        if (_routes.TryGetValue(name, out var listed) && listed.Chain is [var known])
+        {
+            target = known;
+            return true;
         }
 
         var model = name[(slash + 1)..];
@@ -135,19 +156,18 @@ internal sealed class ModelCatalog : IModelCatalog
     }
 
     private ProviderTarget Target(string name, ProviderOptions provider, string model) =>
-        new(name, model, provider.Type, _clients.GetOrAdd((name, model), key => Create(key.Provider, provider, key.Model)), provider.FirstTokenTimeout, provider.IdleTimeout)
-        {
-            // Read live: a simulated provider's shape (its failure rate above all) can change without a restart.
-            SimulateDefaults = provider.Type != ProviderTarget.SimulatedType ? null
-                : _live.CurrentValue.Providers.TryGetValue(name, out var current) ? current.Simulate : provider.Simulate,
-        };
+        new(name, model, provider.Type, Create(name, provider, model));
 
+    /// <summary>
+    /// A target's pipeline, outermost first: the kill-switch (nothing below runs while it is on), resilience (retry,
+    /// circuit breaker, total timeout, health), the first-token and idle timeouts, classification, then the SDK.
+    /// </summary>
     private IChatClient Create(string name, ProviderOptions provider, string model)
     {
         var secret = ProviderSecrets.Resolve(provider);
         IChatClient client = provider.Type switch
         {
-            ProviderTarget.SimulatedType => new SimulatedChatClient(name, _time),
+            ProviderTarget.SimulatedType => new SimulatedChatClient(name, model, () => SimulateDefaults(name, provider), _time),
             "openai" => new OpenAI.Chat.ChatClient(model, new ApiKeyCredential(secret ?? "unused"), new OpenAIClientOptions
             {
                 Endpoint = provider.BaseUrl is { Length: > 0 } url ? new Uri(url) : null,
@@ -164,12 +184,17 @@ internal sealed class ModelCatalog : IModelCatalog
             }).AsIChatClient(model, defaultMaxOutputTokens: 4096),
             _ => throw new InvalidOperationException($"Sluice:Providers:{name}:Type '{provider.Type}' is not supported."),
         };
-        // ChatClientBuilder applies the last Use first: the timeouts wrap the classification, which wraps the SDK.
         return new ChatClientBuilder(client)
+            .UseKillSwitch(name, _resilience)
+            .UseResilience(name, _resilience, _time)
             .UseTimeouts(provider.FirstTokenTimeout, provider.IdleTimeout, _time)
             .UseClassification(name)
             .Build();
     }
+
+    // Read live: a simulated provider's shape (its failure rate above all) can change without a restart.
+    private SimulateOptions? SimulateDefaults(string name, ProviderOptions atStart) =>
+        _live.CurrentValue.Providers.TryGetValue(name, out var current) ? current.Simulate : atStart.Simulate;
 }
 
 /// <summary>A provider's secret: <c>ApiKey</c>, else the variable named by <c>ApiKeyEnvironmentVariable</c>.</summary>

@@ -63,15 +63,3 @@ internal sealed class TimeoutChatClient(IChatClient inner, TimeSpan firstToken, 
         return false;
     }
 }
-
-/// <summary>The layers of one provider target's pipeline, innermost (next to the SDK) first.</summary>
-internal static class ProviderPipelineExtensions
-{
-    /// <summary>Every SDK failure becomes a <see cref="ProviderException"/> with a contract error code.</summary>
-    public static ChatClientBuilder UseClassification(this ChatClientBuilder builder, string provider) =>
-        builder.Use(inner => new ClassifyingChatClient(inner, provider));
-
-    /// <summary>First-token and idle timeouts on <paramref name="time"/>.</summary>
-    public static ChatClientBuilder UseTimeouts(this ChatClientBuilder builder, TimeSpan firstToken, TimeSpan idle, TimeProvider time) =>
-        builder.Use(inner => new TimeoutChatClient(inner, firstToken, idle, time));
-}

@@ -13,7 +13,7 @@ public sealed class SimulatedProviderTests
     public async Task Default_StartsAfterAboutAThirdOfASecond_ThenStreamsReadableSentencesAtThirtyTokensASecond()
     {
         var time = new FakeTimeProvider();
-        var client = new SimulatedChatClient("simulated", time);
+        var client = new SimulatedChatClient("simulated", "default", () => null, time);
         await using var updates = client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "What does Sluice do?")]).GetAsyncEnumerator();
 
         var first = updates.MoveNextAsync();
@@ -52,7 +52,7 @@ public sealed class SimulatedProviderTests
     [Fact]
     public async Task Shaped_ZeroDelays_RunWithoutTheClock()
     {
-        var client = new SimulatedChatClient("simulated", new FakeTimeProvider());
+        var client = new SimulatedChatClient("simulated", "default", () => null, new FakeTimeProvider());
         var options = new ChatOptions { AdditionalProperties = new() { [SimulateOptions.ChatOptionsKey] = new SimulateOptions { TtftMs = 0, TokensPerSecond = 0, OutputTokens = 80 } } };
 
         var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "x")], options);

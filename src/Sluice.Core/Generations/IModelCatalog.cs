@@ -1,5 +1,4 @@
 using Microsoft.Extensions.AI;
-using Sluice.Configuration;
 
 namespace Sluice.Generations;
 
@@ -15,18 +14,19 @@ public interface IModelCatalog
     IReadOnlyList<string> Providers { get; }
 }
 
-/// <summary>A model as requested and the providers that may serve it, in order.</summary>
-public sealed record ModelRoute(string Name, string OwnedBy, IReadOnlyList<ProviderTarget> Chain);
+/// <summary>
+/// A model as requested, the providers that may serve it in order, and the client that runs that chain (the
+/// failover layer over each link's pipeline, or the one link's pipeline itself). A generation starts out on the
+/// first link; a <see cref="ProviderAttemptContent"/> in the stream says when another link takes over.
+/// </summary>
+public sealed record ModelRoute(string Name, string OwnedBy, IReadOnlyList<ProviderTarget> Chain, IChatClient Client);
 
-/// <summary>One link of a chain: a provider, its model name, and the client that calls it.</summary>
-public sealed record ProviderTarget(string Provider, string Model, string ProviderType, IChatClient Client, TimeSpan FirstTokenTimeout, TimeSpan IdleTimeout)
+/// <summary>One link of a chain: a provider, its model name, and its pipeline (kill-switch, resilience, timeouts, classification, SDK).</summary>
+public sealed record ProviderTarget(string Provider, string Model, string ProviderType, IChatClient Client)
 {
     public const string SimulatedType = "simulated";
 
     public string Name => Provider + "/" + Model;
 
     public bool IsSimulated => ProviderType == SimulatedType;
-
-    /// <summary>The simulated provider's defaults, when it is one.</summary>
-    public SimulateOptions? SimulateDefaults { get; init; }
 }

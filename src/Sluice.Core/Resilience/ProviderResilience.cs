@@ -14,12 +14,12 @@ namespace Sluice.Resilience;
 /// <summary>
 /// Per-provider resilience: a Polly pipeline around each call (retry while nothing is exposed, then the
 /// circuit breaker, then the total timeout, innermost so that the breaker counts timeouts), health from
-/// live traffic, and the operator's kill-switch with its expiry. The executor asks here before it calls a provider and reports
-/// every attempt; fallback itself stays in the executor, because only it knows whether a token was exposed.
+/// live traffic, and the operator's kill-switch with its expiry. The provider pipeline's kill-switch and resilience
+/// layers (<c>Sluice.Providers</c>) ask here and report every attempt; the ops API reads and sets state here.
 /// </summary>
 public sealed class ProviderResilience : IDisposable
 {
-    private static readonly ResiliencePropertyKey<Func<bool>> CanRetryKey = new("sluice.can_retry");
+    private static readonly ResiliencePropertyKey<IProviderAttempt> AttemptKey = new("sluice.attempt");
     private readonly ConcurrentDictionary<string, Entry> _providers = new(StringComparer.Ordinal);
     public const string PipelineName = "sluice-provider";
 
@@ -45,14 +45,18 @@ public sealed class ProviderResilience : IDisposable
     /// while <paramref name="canRetry"/> says nothing was exposed. An open circuit throws
     /// <see cref="ProviderException"/> at once, as does the total timeout.
     /// </summary>
-    public async Task ExecuteAsync(string provider, Func<CancellationToken, Task> attempt, Func<bool> canRetry, CancellationToken cancellationToken)
+    public Task ExecuteAsync(string provider, Func<CancellationToken, Task> attempt, Func<bool> canRetry, CancellationToken cancellationToken) =>
+        ExecuteAsync(provider, new DelegateAttempt(attempt, canRetry), cancellationToken);
+
+    /// <summary>As the delegate form, with the attempt and its retry gate as one object (no delegates per call).</summary>
+    public async Task ExecuteAsync(string provider, IProviderAttempt attempt, CancellationToken cancellationToken)
     {
         var entry = Get(provider);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(CanRetryKey, canRetry);
+        context.Properties.Set(AttemptKey, attempt);
         try
         {
-            await entry.Pipeline.ExecuteAsync(static async (ctx, state) => await state(ctx.CancellationToken), context, attempt);
+            await entry.Pipeline.ExecuteAsync(static (ctx, state) => new ValueTask(state.RunAsync(ctx.CancellationToken)), context, attempt);
         }
         catch (BrokenCircuitException ex)
         {
@@ -203,7 +207,7 @@ public sealed class ProviderResilience : IDisposable
                     // Never once a token is out: a second attempt would send the client its tokens again.
                     ShouldHandle = args => ValueTask.FromResult(
                         args.Outcome.Exception is ProviderException { Retryable: true } or TimeoutRejectedException
-                        && args.Context.Properties.TryGetValue(CanRetryKey, out var canRetry) && canRetry()),
+                        && args.Context.Properties.TryGetValue(AttemptKey, out var attempt) && attempt.CanRetry),
                     OnRetry = _ =>
                     {
                         Health.Record(false, null);
@@ -233,6 +237,22 @@ public sealed class ProviderResilience : IDisposable
 
         public ProviderHealth Health { get; }
     }
+}
+
+/// <summary>One call through a provider's pipeline: run (perhaps again), and whether another run is still allowed.</summary>
+public interface IProviderAttempt
+{
+    /// <summary>Nothing of the call has been exposed: a retry cannot show a client anything twice.</summary>
+    bool CanRetry { get; }
+
+    Task RunAsync(CancellationToken cancellationToken);
+}
+
+internal sealed class DelegateAttempt(Func<CancellationToken, Task> run, Func<bool> canRetry) : IProviderAttempt
+{
+    public bool CanRetry => canRetry();
+
+    public Task RunAsync(CancellationToken cancellationToken) => run(cancellationToken);
 }
 
 /// <summary>An operator's kill-switch on a provider: traffic moves to the fallback chain until it expires.</summary>

@@ -8,7 +8,10 @@ namespace Sluice.Streams;
 /// </summary>
 public interface IEventLog
 {
-    /// <summary>Appends all events or none; fails with <see cref="AppendStatus.StreamClosed"/> after a terminal event.</summary>
+    /// <summary>
+    /// Appends all events or none; fails with <see cref="AppendStatus.StreamClosed"/> after a terminal event. Keeps
+    /// no reference to <paramref name="events"/> once it returns: a caller may reuse the list.
+    /// </summary>
     ValueTask<AppendResult> AppendAsync(StreamKey key, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken);
 
     /// <summary>Up to <paramref name="maxCount"/> retained events with id greater than <paramref name="afterId"/>, in order.</summary>

@@ -12,7 +12,7 @@ namespace Sluice.Providers.Simulated;
 /// the process, so Sluice's main job runs anywhere, and tests and benchmarks can shape a provider exactly.
 /// Delays run on the injected <see cref="TimeProvider"/>.
 /// </summary>
-internal sealed class SimulatedChatClient(string providerName, TimeProvider time) : IChatClient
+internal sealed class SimulatedChatClient(string providerName, string model, Func<SimulateOptions?> defaults, TimeProvider time) : IChatClient
 {
     /// <summary>Unset <c>ttft_ms</c>: about what a hosted model takes to start answering.</summary>
     public const int DefaultTtftMs = 300;
@@ -38,10 +38,9 @@ internal sealed class SimulatedChatClient(string providerName, TimeProvider time
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var list = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
-        var shape = options?.AdditionalProperties?.TryGetValue(SimulateOptions.ChatOptionsKey, out var value) == true && value is SimulateOptions s
-            ? s
-            : new SimulateOptions();
-        var model = options?.ModelId ?? "default";
+        // The request's simulate over the provider's configured shape, read now (it can change without a restart).
+        var requested = options?.AdditionalProperties?.TryGetValue(SimulateOptions.ChatOptionsKey, out var value) == true ? value as SimulateOptions : null;
+        var shape = (requested ?? new SimulateOptions()).Over(defaults() ?? new SimulateOptions());
         var seed = shape.Seed ?? SeedOf(list);
         var words = shape.Text is { } text ? text.Split(' ') : null;
         var answer = (int)((uint)seed % (uint)Answers.Length);

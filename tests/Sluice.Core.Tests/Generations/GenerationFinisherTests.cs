@@ -20,7 +20,7 @@ public sealed class GenerationFinisherTests
     private readonly MemoryGenerationStore _store = new();
     private readonly OpsMetricsAggregator _ops;
     private readonly GenerationFinisher _finisher;
-    private readonly ProviderTarget _target = new("sim", "default", ProviderTarget.SimulatedType, null!, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    private readonly ProviderTarget _target = new("sim", "default", ProviderTarget.SimulatedType, null!);
 
     public GenerationFinisherTests()
     {
