@@ -128,7 +128,7 @@ internal sealed class ModelCatalog : IModelCatalog
 
     // A chain of one needs no failover (the generation starts out on its first link): one iterator less per generation.
     private static ModelRoute Route(string name, string ownedBy, IReadOnlyList<ProviderTarget> chain) =>
-        new(name, ownedBy, chain, chain.Count == 1 ? chain[0].Client : new FailoverChatClient(chain));
+        new(name, ownedBy, chain, chain.Count == 1 ? chain[0].Client : new FallbackChainChatClient(chain));
 
     private bool TryTarget(string name, out ProviderTarget target)
     {

@@ -1,9 +1,9 @@
 using System.ClientModel;
 using System.Net.ServerSentEvents;
-using System.Text;
 using System.Text.Json;
-using OpenAI;
+using System.Text;
 using OpenAI.Chat;
+using OpenAI;
 using Sluice.Testing;
 
 namespace Sluice.Server.FunctionalTests;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Sluice.Configuration;
 using Sluice.Streams;
+using Sluice.Testing;
 
 namespace Sluice.Storage.ConformanceTests;
 
@@ -191,13 +192,4 @@ public abstract class EventLogConformance : IAsyncLifetime
 
     [Fact]
     public async Task Ping_Succeeds() => await Log.PingAsync(default);
-
-    private sealed class StaticOptions(SluiceOptions value) : IOptionsMonitor<SluiceOptions>
-    {
-        public SluiceOptions CurrentValue => value;
-
-        public SluiceOptions Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<SluiceOptions, string?> listener) => null;
-    }
 }

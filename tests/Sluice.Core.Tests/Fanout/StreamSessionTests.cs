@@ -6,6 +6,7 @@ using Sluice.Configuration;
 using Sluice.Fanout;
 using Sluice.Storage;
 using Sluice.Streams;
+using Sluice.Testing;
 
 namespace Sluice.Core.Tests.Fanout;
 
@@ -138,15 +139,6 @@ public sealed class StreamSessionTests
             await Task.Delay(5, timeout.Token);
         }
     }
-}
-
-internal sealed class StaticOptions(SluiceOptions value) : IOptionsMonitor<SluiceOptions>
-{
-    public SluiceOptions CurrentValue => value;
-
-    public SluiceOptions Get(string? name) => value;
-
-    public IDisposable? OnChange(Action<SluiceOptions, string?> listener) => null;
 }
 
 public sealed class SignalTests

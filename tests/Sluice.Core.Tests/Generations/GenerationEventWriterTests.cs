@@ -5,6 +5,7 @@ using Sluice.Fanout;
 using Sluice.Generations;
 using Sluice.Storage;
 using Sluice.Streams;
+using Sluice.Testing;
 
 namespace Sluice.Core.Tests.Generations;
 

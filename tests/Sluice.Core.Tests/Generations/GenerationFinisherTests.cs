@@ -8,6 +8,7 @@ using Sluice.Generations;
 using Sluice.Ops;
 using Sluice.Storage;
 using Sluice.Streams;
+using Sluice.Testing;
 
 namespace Sluice.Core.Tests.Generations;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Sluice.Configuration;
 using Sluice.Core.Tests.Fanout;
 using Sluice.Protection;
+using Sluice.Testing;
 
 namespace Sluice.Core.Tests.Protection;
 

@@ -1,10 +1,7 @@
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using Sluice.Configuration;
-using Sluice.Core.Tests.Fanout;
 using Sluice.Errors;
 using Sluice.Resilience;
-using Sluice.Storage;
+using Sluice.Testing;
 
 namespace Sluice.Core.Tests.Resilience;
 
@@ -14,18 +11,7 @@ public sealed class ProviderResilienceTests : IDisposable
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero));
     private readonly ProviderResilience _resilience;
 
-    public ProviderResilienceTests()
-    {
-        var options = new SluiceOptions();
-        options.Providers["p"] = new ProviderOptions
-        {
-            Type = "simulated",
-            Retry = { MaxRetries = 2, Delay = TimeSpan.Zero },
-            CircuitBreaker = { MinimumThroughput = 3, FailureRatio = 0.5, SamplingDuration = TimeSpan.FromMinutes(10), BreakDuration = TimeSpan.FromSeconds(30) },
-            TotalTimeout = TimeSpan.FromSeconds(5),
-        };
-        _resilience = new ProviderResilience(new StaticOptions(options), _time, new MemoryKillSwitchStore(), Options.Create(new Polly.Telemetry.TelemetryOptions()));
-    }
+    public ProviderResilienceTests() => _resilience = TestResilience.Create(_time);
 
     public void Dispose() => _resilience.Dispose();
 

@@ -4,6 +4,7 @@ using Sluice.Core.Tests.Fanout;
 using Sluice.Fanout;
 using Sluice.Storage;
 using Sluice.Streams;
+using Sluice.Testing;
 
 namespace Sluice.Core.Tests.Streams;
 

@@ -12,7 +12,7 @@ namespace Sluice.Providers;
 /// the caller's <see cref="IGenerationExposure"/> decides). Each link starts with a <see cref="ProviderAttemptContent"/>
 /// naming it and why the one before failed, so the caller voids what it held and knows who served.
 /// </summary>
-internal sealed class FailoverChatClient(IReadOnlyList<ProviderTarget> chain) : IChatClient
+internal sealed class FallbackChainChatClient(IReadOnlyList<ProviderTarget> chain) : IChatClient
 {
     // The marker of a link tried first or after nothing failed is the same every time: one per link, shared.
     private readonly ChatResponseUpdate[] _markers = [.. chain.Select(t => ProviderAttemptContent.Update(t, null))];
