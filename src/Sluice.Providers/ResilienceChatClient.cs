@@ -113,6 +113,8 @@ internal sealed class ResilienceChatClient(IChatClient inner, string provider, P
         }
 
         /// <summary>Reads the next update; the stream's end or failure goes to Polly as the attempt's outcome.</summary>
+        /// <remarks>Pooled: a real provider's every token completes this asynchronously, which boxed a new state machine per token.</remarks>
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         public async ValueTask<bool> MoveNextAsync(IAsyncEnumerator<ChatResponseUpdate> updates)
         {
             bool more;
@@ -133,7 +135,7 @@ internal sealed class ResilienceChatClient(IChatClient inner, string provider, P
                 return false;
             }
 
-            if (_ttftMs is null && IsOutput(updates.Current.Contents))
+            if (_ttftMs is null && ProviderOutput.In(updates.Current.Contents))
             {
                 _ttftMs = time.GetElapsedTime(_attemptStarted).TotalMilliseconds;
             }
@@ -181,19 +183,6 @@ internal sealed class ResilienceChatClient(IChatClient inner, string provider, P
             _outcome = outcome;
             _started.TrySetResult(token);
             return outcome.Task;
-        }
-
-        private static bool IsOutput(IList<AIContent> contents)
-        {
-            for (var i = 0; i < contents.Count; i++)
-            {
-                if (contents[i] is TextContent { Text.Length: > 0 } or FunctionCallContent)
-                {
-                    return true;
-                }
-            }
-
-            return false;
         }
     }
 }

@@ -39,7 +39,7 @@ internal sealed class TimeoutChatClient(IChatClient inner, TimeSpan firstToken, 
 
                 timeout.CancelAfter(idle);
                 var update = enumerator.Current;
-                sawOutput = sawOutput || IsOutput(update.Contents);
+                sawOutput = sawOutput || ProviderOutput.In(update.Contents);
                 yield return update;
             }
         }
@@ -47,19 +47,5 @@ internal sealed class TimeoutChatClient(IChatClient inner, TimeSpan firstToken, 
         {
             await enumerator.DisposeAsync();
         }
-    }
-
-    // A loop, not LINQ's Any: that allocated an enumerator per update (~600 B per 16-token generation).
-    private static bool IsOutput(IList<AIContent> contents)
-    {
-        for (var i = 0; i < contents.Count; i++)
-        {
-            if (contents[i] is TextContent { Text.Length: > 0 } or FunctionCallContent)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

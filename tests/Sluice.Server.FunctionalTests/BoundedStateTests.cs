@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using Sluice.Storage.Sqlite;
 using Sluice.Streams;
+using Sluice.Storage.Sqlite;
 using Sluice.Testing;
 
 namespace Sluice.Server.FunctionalTests;

@@ -1,9 +1,9 @@
 using System.ClientModel;
 using System.Net.ServerSentEvents;
-using System.Text.Json;
 using System.Text;
-using OpenAI.Chat;
+using System.Text.Json;
 using OpenAI;
+using OpenAI.Chat;
 using Sluice.Testing;
 
 namespace Sluice.Server.FunctionalTests;

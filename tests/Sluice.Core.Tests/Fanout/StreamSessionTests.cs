@@ -1,6 +1,5 @@
 using System.IO.Pipelines;
 using System.Text;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Sluice.Configuration;
 using Sluice.Fanout;

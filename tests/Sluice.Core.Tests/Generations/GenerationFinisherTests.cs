@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Sluice.Configuration;
-using Sluice.Core.Tests.Fanout;
 using Sluice.Fanout;
 using Sluice.Generations;
 using Sluice.Ops;

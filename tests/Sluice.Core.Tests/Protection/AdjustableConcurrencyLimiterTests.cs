@@ -1,7 +1,6 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Time.Testing;
 using Sluice.Configuration;
-using Sluice.Core.Tests.Fanout;
 using Sluice.Protection;
 using Sluice.Testing;
 

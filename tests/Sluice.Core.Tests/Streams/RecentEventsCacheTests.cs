@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
 using Sluice.Configuration;
-using Sluice.Core.Tests.Fanout;
 using Sluice.Fanout;
 using Sluice.Storage;
 using Sluice.Streams;
