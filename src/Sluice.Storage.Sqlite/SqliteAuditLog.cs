@@ -4,7 +4,7 @@ using Sluice.Audit;
 namespace Sluice.Storage.Sqlite;
 
 /// <summary>The audit trail in the embedded database, indexed by time.</summary>
-public sealed class SqliteAuditLog(SqliteDatabase db) : IAuditLog
+internal sealed class SqliteAuditLog(SqliteDatabase db) : IAuditLog
 {
     public async ValueTask<AuditEntry> AppendAsync(AuditEntry entry, CancellationToken cancellationToken) =>
         entry with { Id = await db.WriteAsync(new AppendWrite(entry), cancellationToken) };

@@ -17,7 +17,7 @@ namespace Sluice.Storage.Sqlite;
 /// the process being killed (kill -9); only an OS crash or power loss can lose the last commits. Set
 /// <c>Sluice:Sqlite:Synchronous=Full</c> for that too, at a cost in publish rate.
 /// </remarks>
-public sealed partial class SqliteDatabase : IAsyncDisposable
+internal sealed partial class SqliteDatabase : IAsyncDisposable
 {
     private const int MaxBatch = 512;
 

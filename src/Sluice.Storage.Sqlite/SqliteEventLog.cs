@@ -9,7 +9,7 @@ namespace Sluice.Storage.Sqlite;
 /// <see cref="IEventLog"/> on the embedded SQLite database. Appends go through the single writer, which
 /// keeps each stream's counters in memory (loaded on first use), so assigning ids costs no read.
 /// </summary>
-public sealed class SqliteEventLog : IEventLog
+internal sealed class SqliteEventLog : IEventLog
 {
     private readonly SqliteDatabase _db;
     private readonly IOptionsMonitor<SluiceOptions> _options;

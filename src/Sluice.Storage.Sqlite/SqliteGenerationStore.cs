@@ -10,7 +10,7 @@ namespace Sluice.Storage.Sqlite;
 /// the indexed ones (tenant, status, times); the idempotency check and the insert run in one writer
 /// transaction, so a key names one generation even under concurrent creates.
 /// </summary>
-public sealed class SqliteGenerationStore(SqliteDatabase db) : IGenerationStore
+internal sealed class SqliteGenerationStore(SqliteDatabase db) : IGenerationStore
 {
     public async ValueTask<GenerationCreateResult> CreateAsync(GenerationRecord record, IdempotencyClaim? idempotency, CancellationToken cancellationToken)
     {

@@ -4,7 +4,7 @@ using Sluice.Tenancy;
 namespace Sluice.Storage.Sqlite;
 
 /// <summary>API keys and secrets in the embedded database, beside the events.</summary>
-public sealed class SqliteKeyStore(SqliteDatabase db) : IKeyStore
+internal sealed class SqliteKeyStore(SqliteDatabase db) : IKeyStore
 {
     private const string Columns = "id, tenant, roles, name, hash, created_at, expires_at, revoked_at";
 

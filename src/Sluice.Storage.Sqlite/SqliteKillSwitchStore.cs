@@ -3,7 +3,7 @@ using Sluice.Resilience;
 namespace Sluice.Storage.Sqlite;
 
 /// <summary>Kill-switches in the embedded database: one row per switched-off provider.</summary>
-public sealed class SqliteKillSwitchStore(SqliteDatabase db) : IKillSwitchStore
+internal sealed class SqliteKillSwitchStore(SqliteDatabase db) : IKillSwitchStore
 {
     public async ValueTask SetAsync(string provider, KillSwitch? kill, CancellationToken cancellationToken) =>
         await db.WriteAsync(new SqliteCommandWrite(c =>

@@ -4,7 +4,7 @@ using Sluice.Ops;
 namespace Sluice.Storage.Sqlite;
 
 /// <summary>Ops Idempotency-Keys in the embedded database; a claim reads and writes in the writer's transaction, so it is atomic.</summary>
-public sealed class SqliteOpsIdempotencyStore(SqliteDatabase db) : IOpsIdempotencyStore
+internal sealed class SqliteOpsIdempotencyStore(SqliteDatabase db) : IOpsIdempotencyStore
 {
     public async ValueTask<OpsIdempotencyClaim> ClaimAsync(string scope, string requestHash, DateTimeOffset now, DateTimeOffset expiredBefore, DateTimeOffset staleBefore, CancellationToken cancellationToken) =>
         await db.WriteAsync(new ClaimWrite(scope, requestHash, now, expiredBefore, staleBefore), cancellationToken);

@@ -5,7 +5,7 @@ using Sluice.Ops;
 namespace Sluice.Storage.Sqlite;
 
 /// <summary>Hourly ops rows, primary key (hour, tenant, channel); the newest hours are read through it.</summary>
-public sealed class SqliteOpsMetricsStore(SqliteDatabase db) : IOpsMetricsStore
+internal sealed class SqliteOpsMetricsStore(SqliteDatabase db) : IOpsMetricsStore
 {
     public async ValueTask UpsertAsync(IReadOnlyList<OpsMetricsRow> rows, CancellationToken cancellationToken)
     {

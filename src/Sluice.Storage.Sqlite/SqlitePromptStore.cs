@@ -4,7 +4,7 @@ using Sluice.Generations;
 namespace Sluice.Storage.Sqlite;
 
 /// <summary>The prompt registry in the embedded database; version numbers are assigned in the writer transaction.</summary>
-public sealed class SqlitePromptStore(SqliteDatabase db) : IPromptStore
+internal sealed class SqlitePromptStore(SqliteDatabase db) : IPromptStore
 {
     public async ValueTask<PromptVersion> AddVersionAsync(string tenant, string promptId, string template, string? model, string? paramsJson, DateTimeOffset at, CancellationToken cancellationToken)
     {

@@ -4,7 +4,7 @@ using Sluice.Ops;
 namespace Sluice.Storage.Sqlite;
 
 /// <summary>Trace events in the embedded database; searches use the (kind, at, tenant), (trace_id, at), (generation_id, at) and (tenant, at) indexes.</summary>
-public sealed class SqliteTraceLog(SqliteDatabase db) : ITraceLog
+internal sealed class SqliteTraceLog(SqliteDatabase db) : ITraceLog
 {
     public async ValueTask AppendAsync(TraceEvent e, CancellationToken cancellationToken) =>
         await db.WriteAsync(new SqliteCommandWrite(c =>

@@ -8,7 +8,7 @@ public abstract class AuditLogConformance : StoreConformance
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
-    protected abstract IAuditLog Create();
+    private protected abstract IAuditLog Create();
 
     private static AuditEntry Entry(int minute, string action) =>
         new(0, T0.AddMinutes(minute), "key_admin", "default", action, "node", "because", "trace-" + minute, """{"a":1}""", """{"a":2}""");
@@ -63,10 +63,10 @@ public abstract class AuditLogConformance : StoreConformance
 
 public sealed class MemoryAuditLogConformance : AuditLogConformance
 {
-    protected override IAuditLog Create() => new MemoryAuditLog();
+    private protected override IAuditLog Create() => new MemoryAuditLog();
 }
 
 public sealed class SqliteAuditLogConformance : AuditLogConformance
 {
-    protected override IAuditLog Create() => new SqliteAuditLog(OpenSqlite("sluice-audit-"));
+    private protected override IAuditLog Create() => new SqliteAuditLog(OpenSqlite("sluice-audit-"));
 }

@@ -8,10 +8,10 @@ namespace Sluice.Storage.ConformanceTests;
 
 public sealed class MemoryEventLogConformance : EventLogConformance
 {
-    protected override Task<IEventLog> CreateAsync(IOptionsMonitor<SluiceOptions> options, TimeProvider time) =>
+    private protected override Task<IEventLog> CreateAsync(IOptionsMonitor<SluiceOptions> options, TimeProvider time) =>
         Task.FromResult<IEventLog>(new MemoryEventLog(options, time));
 
-    protected override Task<IEventLog?> ReopenAsync() => Task.FromResult<IEventLog?>(null);
+    private protected override Task<IEventLog?> ReopenAsync() => Task.FromResult<IEventLog?>(null);
 }
 
 public sealed class SqliteEventLogConformance : EventLogConformance
@@ -21,14 +21,14 @@ public sealed class SqliteEventLogConformance : EventLogConformance
     private IOptionsMonitor<SluiceOptions> _options = null!;
     private TimeProvider _time = null!;
 
-    protected override Task<IEventLog> CreateAsync(IOptionsMonitor<SluiceOptions> options, TimeProvider time)
+    private protected override Task<IEventLog> CreateAsync(IOptionsMonitor<SluiceOptions> options, TimeProvider time)
     {
         _options = options;
         _time = time;
         return Task.FromResult<IEventLog>(Open());
     }
 
-    protected override async Task<IEventLog?> ReopenAsync()
+    private protected override async Task<IEventLog?> ReopenAsync()
     {
         foreach (var db in _databases)
         {

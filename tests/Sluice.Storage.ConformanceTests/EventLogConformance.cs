@@ -9,16 +9,16 @@ namespace Sluice.Storage.ConformanceTests;
 /// <summary>One suite for every <see cref="IEventLog"/> backend: each must pass it unchanged.</summary>
 public abstract class EventLogConformance : IAsyncLifetime
 {
-    protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
-    protected SluiceOptions Options { get; } = new() { Retention = { MaxEventsPerStream = 1000 } };
+    private protected SluiceOptions Options { get; } = new() { Retention = { MaxEventsPerStream = 1000 } };
 
-    protected IEventLog Log { get; private set; } = null!;
+    private protected IEventLog Log { get; private set; } = null!;
 
-    protected abstract Task<IEventLog> CreateAsync(IOptionsMonitor<SluiceOptions> options, TimeProvider time);
+    private protected abstract Task<IEventLog> CreateAsync(IOptionsMonitor<SluiceOptions> options, TimeProvider time);
 
     /// <summary>A new instance over the same storage, as after a restart; null for backends that keep nothing.</summary>
-    protected abstract Task<IEventLog?> ReopenAsync();
+    private protected abstract Task<IEventLog?> ReopenAsync();
 
     public virtual async Task InitializeAsync() => Log = await CreateAsync(new StaticOptions(Options), Time);
 

@@ -9,14 +9,14 @@ public abstract class GenerationStoreConformance : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
-    protected IGenerationStore Store { get; private set; } = null!;
+    private protected IGenerationStore Store { get; private set; } = null!;
 
-    protected IPromptStore Prompts { get; private set; } = null!;
+    private protected IPromptStore Prompts { get; private set; } = null!;
 
-    protected abstract (IGenerationStore Store, IPromptStore Prompts) Create();
+    private protected abstract (IGenerationStore Store, IPromptStore Prompts) Create();
 
     /// <summary>The same data opened again (a restart); null for backends that keep nothing.</summary>
-    protected abstract Task<IGenerationStore?> ReopenAsync();
+    private protected abstract Task<IGenerationStore?> ReopenAsync();
 
     public Task InitializeAsync()
     {
@@ -176,9 +176,9 @@ public abstract class GenerationStoreConformance : IAsyncLifetime
 
 public sealed class MemoryGenerationStoreConformance : GenerationStoreConformance
 {
-    protected override (IGenerationStore, IPromptStore) Create() => (new MemoryGenerationStore(), new MemoryPromptStore());
+    private protected override (IGenerationStore, IPromptStore) Create() => (new MemoryGenerationStore(), new MemoryPromptStore());
 
-    protected override Task<IGenerationStore?> ReopenAsync() => Task.FromResult<IGenerationStore?>(null);
+    private protected override Task<IGenerationStore?> ReopenAsync() => Task.FromResult<IGenerationStore?>(null);
 }
 
 public sealed class SqliteGenerationStoreConformance : GenerationStoreConformance
@@ -186,13 +186,13 @@ public sealed class SqliteGenerationStoreConformance : GenerationStoreConformanc
     private readonly string _path = Path.Combine(Directory.CreateTempSubdirectory("sluice-gen-").FullName, "sluice.db");
     private readonly List<SqliteDatabase> _databases = [];
 
-    protected override (IGenerationStore, IPromptStore) Create()
+    private protected override (IGenerationStore, IPromptStore) Create()
     {
         var db = Open();
         return (new SqliteGenerationStore(db), new SqlitePromptStore(db));
     }
 
-    protected override async Task<IGenerationStore?> ReopenAsync()
+    private protected override async Task<IGenerationStore?> ReopenAsync()
     {
         foreach (var db in _databases)
         {

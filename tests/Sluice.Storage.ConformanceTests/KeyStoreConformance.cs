@@ -7,7 +7,7 @@ namespace Sluice.Storage.ConformanceTests;
 /// <summary>One suite for every <see cref="IKeyStore"/> backend.</summary>
 public abstract class KeyStoreConformance : IAsyncLifetime
 {
-    protected IKeyStore Store { get; set; } = null!;
+    private protected IKeyStore Store { get; set; } = null!;
 
     public abstract Task InitializeAsync();
 

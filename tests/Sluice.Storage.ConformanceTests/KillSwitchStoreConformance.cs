@@ -8,7 +8,7 @@ public abstract class KillSwitchStoreConformance : StoreConformance
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
-    protected abstract IKillSwitchStore Create();
+    private protected abstract IKillSwitchStore Create();
 
     [Fact]
     public async Task Set_IsReadBackUntilItExpires_ReplacedBySetAgain_RemovedByNull()
@@ -33,10 +33,10 @@ public abstract class KillSwitchStoreConformance : StoreConformance
 
 public sealed class MemoryKillSwitchStoreConformance : KillSwitchStoreConformance
 {
-    protected override IKillSwitchStore Create() => new MemoryKillSwitchStore();
+    private protected override IKillSwitchStore Create() => new MemoryKillSwitchStore();
 }
 
 public sealed class SqliteKillSwitchStoreConformance : KillSwitchStoreConformance
 {
-    protected override IKillSwitchStore Create() => new SqliteKillSwitchStore(OpenSqlite("sluice-kill-"));
+    private protected override IKillSwitchStore Create() => new SqliteKillSwitchStore(OpenSqlite("sluice-kill-"));
 }

@@ -9,7 +9,7 @@ public abstract class OpsIdempotencyStoreConformance : StoreConformance
     private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly OpsStoredResponse Response = new(200, "application/json; charset=utf-8", "{\"ok\":true}\n"u8.ToArray());
 
-    protected abstract IOpsIdempotencyStore Create();
+    private protected abstract IOpsIdempotencyStore Create();
 
     private static ValueTask<OpsIdempotencyClaim> ClaimAsync(IOpsIdempotencyStore store, string hash, DateTimeOffset now) =>
         store.ClaimAsync("key_admin|/v1/ops/rollbacks|k1", hash, now, now.AddHours(-24), now.AddMinutes(-1), default);
@@ -89,10 +89,10 @@ public abstract class OpsIdempotencyStoreConformance : StoreConformance
 
 public sealed class MemoryOpsIdempotencyStoreConformance : OpsIdempotencyStoreConformance
 {
-    protected override IOpsIdempotencyStore Create() => new MemoryOpsIdempotencyStore();
+    private protected override IOpsIdempotencyStore Create() => new MemoryOpsIdempotencyStore();
 }
 
 public sealed class SqliteOpsIdempotencyStoreConformance : OpsIdempotencyStoreConformance
 {
-    protected override IOpsIdempotencyStore Create() => new SqliteOpsIdempotencyStore(OpenSqlite("sluice-ops-idem-"));
+    private protected override IOpsIdempotencyStore Create() => new SqliteOpsIdempotencyStore(OpenSqlite("sluice-ops-idem-"));
 }

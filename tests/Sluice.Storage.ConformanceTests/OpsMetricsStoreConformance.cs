@@ -8,7 +8,7 @@ public abstract class OpsMetricsStoreConformance : StoreConformance
 {
     private static readonly DateTimeOffset H0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
-    protected abstract IOpsMetricsStore Create();
+    private protected abstract IOpsMetricsStore Create();
 
     private static OpsMetricsRow Row(int hour, string tenant, long requests) =>
         new(H0.AddHours(hour), tenant, "web", requests, new Dictionary<string, long> { ["429"] = 2 }, 3, 4, 1, 12.5, 80, 99);
@@ -43,10 +43,10 @@ public abstract class OpsMetricsStoreConformance : StoreConformance
 
 public sealed class MemoryOpsMetricsStoreConformance : OpsMetricsStoreConformance
 {
-    protected override IOpsMetricsStore Create() => new MemoryOpsMetricsStore();
+    private protected override IOpsMetricsStore Create() => new MemoryOpsMetricsStore();
 }
 
 public sealed class SqliteOpsMetricsStoreConformance : OpsMetricsStoreConformance
 {
-    protected override IOpsMetricsStore Create() => new SqliteOpsMetricsStore(OpenSqlite("sluice-opsm-"));
+    private protected override IOpsMetricsStore Create() => new SqliteOpsMetricsStore(OpenSqlite("sluice-opsm-"));
 }

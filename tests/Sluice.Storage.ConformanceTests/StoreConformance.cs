@@ -8,7 +8,7 @@ public abstract class StoreConformance : IAsyncLifetime
 {
     private readonly List<SqliteDatabase> _databases = [];
 
-    protected SqliteDatabase OpenSqlite(string prefix)
+    private protected SqliteDatabase OpenSqlite(string prefix)
     {
         var db = new SqliteDatabase(Path.Combine(Directory.CreateTempSubdirectory(prefix).FullName, "sluice.db"), "normal", NullLogger<SqliteDatabase>.Instance);
         _databases.Add(db);

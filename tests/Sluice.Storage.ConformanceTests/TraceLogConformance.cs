@@ -8,7 +8,7 @@ public abstract class TraceLogConformance : StoreConformance
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
-    protected abstract ITraceLog Create();
+    private protected abstract ITraceLog Create();
 
     [Fact]
     public async Task Search_MatchesKindTraceIdOrGeneration_WithinTheRange_NewestFirst_Paged()
@@ -80,10 +80,10 @@ public abstract class TraceLogConformance : StoreConformance
 
 public sealed class MemoryTraceLogConformance : TraceLogConformance
 {
-    protected override ITraceLog Create() => new MemoryTraceLog();
+    private protected override ITraceLog Create() => new MemoryTraceLog();
 }
 
 public sealed class SqliteTraceLogConformance : TraceLogConformance
 {
-    protected override ITraceLog Create() => new SqliteTraceLog(OpenSqlite("sluice-trace-"));
+    private protected override ITraceLog Create() => new SqliteTraceLog(OpenSqlite("sluice-trace-"));
 }

@@ -4,7 +4,7 @@ namespace Sluice.Audit;
 /// One recorded operator action (API.md sections 6 and 7): who (the acting key), when, what on which
 /// target, why, the request's trace id, and the state before and after as compact JSON.
 /// </summary>
-public sealed record AuditEntry(
+internal sealed record AuditEntry(
     long Id,
     DateTimeOffset At,
     string ActorKeyId,
@@ -17,7 +17,7 @@ public sealed record AuditEntry(
     string? AfterJson);
 
 /// <summary>The audit trail, in the store beside everything else; append-only, read newest first by time range.</summary>
-public interface IAuditLog
+internal interface IAuditLog
 {
     /// <summary>Appends the entry (its <see cref="AuditEntry.Id"/> is assigned) and returns it as stored.</summary>
     ValueTask<AuditEntry> AppendAsync(AuditEntry entry, CancellationToken cancellationToken);

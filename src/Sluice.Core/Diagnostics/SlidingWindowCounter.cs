@@ -1,7 +1,7 @@
 namespace Sluice.Diagnostics;
 
 /// <summary>Counts events over the last few minutes in one-second buckets (for <c>reconnects_5m</c>).</summary>
-public sealed class SlidingWindowCounter(TimeProvider time, TimeSpan window)
+internal sealed class SlidingWindowCounter(TimeProvider time, TimeSpan window)
 {
     private readonly int _seconds = (int)Math.Max(1, window.TotalSeconds);
     private readonly long[] _stamps = new long[(int)Math.Max(1, window.TotalSeconds)];

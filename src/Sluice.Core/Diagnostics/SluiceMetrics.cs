@@ -10,7 +10,7 @@ namespace Sluice.Diagnostics;
 /// <c>s</c> gains <c>_seconds</c>. Labels are bounded: event types fold custom ones into <c>custom</c>,
 /// resume failures have two reasons, routes are templates; never an id, a tenant or a token.
 /// </summary>
-public sealed class SluiceMetrics
+internal sealed class SluiceMetrics
 {
     public const string MeterName = "Sluice";
 

@@ -4,7 +4,7 @@ namespace Sluice.Errors;
 /// A provider failure, classified at the provider boundary (see <c>Sluice.Providers</c>'s classifying layer) into
 /// the error codes of API.md section 4, so the runner decides fallback and retryability without knowing any SDK.
 /// </summary>
-public sealed class ProviderException : Exception
+internal sealed class ProviderException : Exception
 {
     public ProviderException(string code, string message, bool retryable, Exception? inner = null)
         : base(message, inner)
@@ -40,7 +40,7 @@ public sealed class ProviderException : Exception
 }
 
 /// <summary>The <c>code</c> of an <c>error</c> event.</summary>
-public static class ErrorCodes
+internal static class ErrorCodes
 {
     public const string ProviderUnavailable = "provider_unavailable";
 

@@ -11,7 +11,7 @@ namespace Sluice.Fanout;
 /// the heap by 426 MB (SlowSubscriberMemoryTests with the byte bound lifted), so the oldest events are let go past <c>Sluice:Limits:SubscriberBufferBytes</c> (the newest always
 /// stays), and a subscriber that still needed them is cut and resumes from the log.
 /// </summary>
-public sealed class EventRing
+internal sealed class EventRing
 {
     private const int InitialCapacity = 16;
     private readonly int _maxCapacity;
@@ -113,7 +113,7 @@ public sealed class EventRing
     }
 }
 
-public enum RingRead
+internal enum RingRead
 {
     Found,
 

@@ -7,7 +7,7 @@ namespace Sluice.Fanout;
 /// a cluster feed (Redis pub/sub) carries announcements between nodes and hands them to the local one.
 /// Delivery is best effort and may reorder: subscribers detect any gap by id and read the log again.
 /// </summary>
-public interface ILiveFeed
+internal interface ILiveFeed
 {
     /// <summary>Offers the appended events to every subscriber of the stream (on every node).</summary>
     void Announce(StreamKey key, IReadOnlyList<StoredEvent> events);

@@ -11,7 +11,7 @@ namespace Sluice.Fanout;
 /// put back in id order first: appends commit in order but their continuations run on different threads,
 /// and every out-of-order event would send every subscriber of the stream to the log to heal the gap.
 /// </summary>
-public sealed class LocalFanout : ILiveFeed
+internal sealed class LocalFanout : ILiveFeed
 {
     private readonly ConcurrentDictionary<StreamKey, Topic> _topics = new();
     private readonly IOptionsMonitor<SluiceOptions> _options;

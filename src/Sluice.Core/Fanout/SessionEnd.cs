@@ -1,7 +1,7 @@
 namespace Sluice.Fanout;
 
 /// <summary>Why a subscriber's response ended.</summary>
-public enum SessionEnd
+internal enum SessionEnd
 {
     /// <summary>A terminal event was sent; the response completes.</summary>
     Terminal,

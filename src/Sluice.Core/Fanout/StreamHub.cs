@@ -11,7 +11,7 @@ namespace Sluice.Fanout;
 /// The stream hub: appends go to the durable log and then to the live feed; subscriptions are tracked so
 /// that heartbeats, shutdown and broadcast-reconnect reach every open response on this node.
 /// </summary>
-public sealed class StreamHub
+internal sealed class StreamHub
 {
     private readonly IEventLog _log;
     private readonly ILiveFeed _feed;

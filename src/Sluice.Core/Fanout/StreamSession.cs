@@ -10,7 +10,7 @@ namespace Sluice.Fanout;
 /// id the ring lacks (announced late, or lost) is read from the log, so the seam has no gap and no duplicate.
 /// Each wake-up writes everything available and flushes once, so a lagging subscriber catches up in batches.
 /// </summary>
-public sealed class StreamSession
+internal sealed class StreamSession
 {
     private const int ReplayBatch = 256;
 

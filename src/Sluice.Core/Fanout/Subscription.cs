@@ -8,7 +8,7 @@ namespace Sluice.Fanout;
 /// a subscriber that falls behind costs no memory; one that falls further behind than the ring holds is
 /// cut off (it resumes from the log).
 /// </summary>
-public sealed class Subscription : IDisposable
+internal sealed class Subscription : IDisposable
 {
     private readonly Signal _signal = new();
     private readonly CancellationTokenSource _cts;

@@ -9,7 +9,7 @@ namespace Sluice.Generations;
 /// The data of a generation's events (API.md section 4), written as compact single-line JSON with
 /// <see cref="Utf8JsonWriter"/>, which escapes CR and LF inside strings: no provider output can inject SSE fields.
 /// </summary>
-public static class GenerationEvents
+internal static class GenerationEvents
 {
     public const string ContractViolationText = "The response was withheld because it did not satisfy its response contract.";
 

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace Sluice.Generations;
 
 /// <summary><c>gen_</c> + 24 lowercase base32 characters (120 random bits): unguessable, and valid in every id charset.</summary>
-public static class GenerationIds
+internal static class GenerationIds
 {
     private const string Alphabet = "abcdefghijklmnopqrstuvwxyz234567";
 

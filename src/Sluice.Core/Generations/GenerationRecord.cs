@@ -6,7 +6,7 @@ namespace Sluice.Generations;
 /// A generation as the store keeps it beside its events (API.md section 4, <c>GET /v1/generations/{id}</c>).
 /// Updated by the runner at start and at the end; the events themselves live in the generation's stream.
 /// </summary>
-public sealed record GenerationRecord
+internal sealed record GenerationRecord
 {
     public required string Id { get; init; }
 

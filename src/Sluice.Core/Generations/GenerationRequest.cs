@@ -4,7 +4,7 @@ using Sluice.Configuration;
 namespace Sluice.Generations;
 
 /// <summary>A validated <c>POST /v1/generations</c> (or <c>/v1/chat/completions</c>) request.</summary>
-public sealed record GenerationRequest
+internal sealed record GenerationRequest
 {
     /// <summary>As requested; empty when a prompt reference supplies it.</summary>
     public string? Model { get; init; }
@@ -27,4 +27,4 @@ public sealed record GenerationRequest
 }
 
 /// <summary><c>"prompt": {"id", "version"?, "variables"}</c>: the active version when none is named.</summary>
-public sealed record PromptReference(string Id, int? Version, IReadOnlyDictionary<string, string> Variables);
+internal sealed record PromptReference(string Id, int? Version, IReadOnlyDictionary<string, string> Variables);

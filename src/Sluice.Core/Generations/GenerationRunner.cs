@@ -15,7 +15,7 @@ namespace Sluice.Generations;
 /// answers 503 + Retry-After instead of growing a backlog. A generation runs to its end whether or not
 /// anyone is connected: it is tied to no request.
 /// </summary>
-public sealed partial class GenerationRunner : BackgroundService
+internal sealed partial class GenerationRunner : BackgroundService
 {
     private readonly Channel<GenerationJob> _queue = Channel.CreateUnbounded<GenerationJob>(new UnboundedChannelOptions { SingleReader = false });
     private readonly ConcurrentDictionary<string, GenerationJob> _active = new(StringComparer.Ordinal);

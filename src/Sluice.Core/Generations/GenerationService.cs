@@ -8,7 +8,7 @@ using Sluice.Configuration;
 namespace Sluice.Generations;
 
 /// <summary>Creates, reads and cancels generations (API.md section 4); the HTTP layer only parses and answers.</summary>
-public sealed partial class GenerationService
+internal sealed partial class GenerationService
 {
     private readonly IGenerationStore _store;
     private readonly IPromptStore _prompts;
@@ -266,7 +266,7 @@ public sealed partial class GenerationService
     private static partial Regex Placeholder();
 }
 
-public enum CreateKind
+internal enum CreateKind
 {
     Created,
     Existing,
@@ -276,14 +276,14 @@ public enum CreateKind
     QuotaExceeded,
 }
 
-public readonly record struct CreateOutcome(CreateKind Kind, GenerationRecord? Record, string? Code, string? Message)
+internal readonly record struct CreateOutcome(CreateKind Kind, GenerationRecord? Record, string? Code, string? Message)
 {
     public static CreateOutcome Invalid(string code, string message, CreateKind kind = CreateKind.Invalid) => new(kind, null, code, message);
 
     public static CreateOutcome Busy() => new(CreateKind.Busy, null, "overloaded", "This node runs and queues as many generations as it may; retry after the delay.");
 }
 
-public enum CancelOutcome
+internal enum CancelOutcome
 {
     Accepted,
     NotFound,

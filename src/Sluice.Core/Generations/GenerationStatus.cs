@@ -1,7 +1,7 @@
 namespace Sluice.Generations;
 
 /// <summary>API.md section 4: <c>queued|running|succeeded|failed|cancelled</c>.</summary>
-public enum GenerationStatus
+internal enum GenerationStatus
 {
     Queued,
     Running,
@@ -10,7 +10,7 @@ public enum GenerationStatus
     Cancelled,
 }
 
-public static class GenerationStatusNames
+internal static class GenerationStatusNames
 {
     public static string ToName(this GenerationStatus status) => status switch
     {

@@ -5,7 +5,7 @@ namespace Sluice.Generations;
 /// cluster mode). Idempotency is decided in the store, atomically, so two nodes given the same key create
 /// one generation.
 /// </summary>
-public interface IGenerationStore
+internal interface IGenerationStore
 {
     /// <summary>
     /// Inserts <paramref name="record"/>, or, when <paramref name="idempotency"/> names a key that another
@@ -29,6 +29,6 @@ public interface IGenerationStore
 }
 
 /// <summary>An <c>Idempotency-Key</c> with the hash of the request it came with; keys older than <see cref="NotBefore"/> are free again.</summary>
-public sealed record IdempotencyClaim(string Key, string RequestHash, DateTimeOffset NotBefore);
+internal sealed record IdempotencyClaim(string Key, string RequestHash, DateTimeOffset NotBefore);
 
-public readonly record struct GenerationCreateResult(bool Created, GenerationRecord Record, string? ExistingRequestHash);
+internal readonly record struct GenerationCreateResult(bool Created, GenerationRecord Record, string? ExistingRequestHash);

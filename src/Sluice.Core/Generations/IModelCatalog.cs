@@ -3,7 +3,7 @@ using Microsoft.Extensions.AI;
 namespace Sluice.Generations;
 
 /// <summary>Resolves a requested model (<c>provider/model</c> or an alias) to its ordered fallback chain.</summary>
-public interface IModelCatalog
+internal interface IModelCatalog
 {
     bool TryResolve(string model, out ModelRoute route);
 
@@ -19,10 +19,10 @@ public interface IModelCatalog
 /// failover layer over each link's pipeline, or the one link's pipeline itself). A generation starts out on the
 /// first link; a <see cref="ProviderAttemptContent"/> in the stream says when another link takes over.
 /// </summary>
-public sealed record ModelRoute(string Name, string OwnedBy, IReadOnlyList<ProviderTarget> Chain, IChatClient Client);
+internal sealed record ModelRoute(string Name, string OwnedBy, IReadOnlyList<ProviderTarget> Chain, IChatClient Client);
 
 /// <summary>One link of a chain: a provider, its model name, and its pipeline (kill-switch, resilience, timeouts, classification, SDK).</summary>
-public sealed record ProviderTarget(string Provider, string Model, string ProviderType, IChatClient Client)
+internal sealed record ProviderTarget(string Provider, string Model, string ProviderType, IChatClient Client)
 {
     public const string SimulatedType = "simulated";
 

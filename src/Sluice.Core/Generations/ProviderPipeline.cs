@@ -7,7 +7,7 @@ namespace Sluice.Generations;
 /// What the provider pipeline's layers (in <c>Sluice.Providers</c>) and the generation that reads them agree on:
 /// whether anything of the generation has reached a client yet, and where a new attempt starts in the stream.
 /// </summary>
-public static class ProviderPipeline
+internal static class ProviderPipeline
 {
     /// <summary>The <see cref="ChatOptions.AdditionalProperties"/> key of the caller's <see cref="IGenerationExposure"/>.</summary>
     public const string ExposureKey = "sluice.exposure";
@@ -21,7 +21,7 @@ public static class ProviderPipeline
 /// Whether a generation has shown anything to a client. Retry and failover are allowed only while it has not:
 /// with a response contract the output is held until it passes, so a layer cannot tell this from what it yielded.
 /// </summary>
-public interface IGenerationExposure
+internal interface IGenerationExposure
 {
     bool Exposed { get; }
 }
@@ -31,7 +31,7 @@ public interface IGenerationExposure
 /// never exposed, or the layer would not have started again). <see cref="Target"/> is null when the same target
 /// is tried again (a retry); <see cref="PreviousFailure"/> is why the attempt before it failed.
 /// </summary>
-public sealed class ProviderAttemptContent(ProviderTarget? target, ProviderException? previousFailure) : AIContent
+internal sealed class ProviderAttemptContent(ProviderTarget? target, ProviderException? previousFailure) : AIContent
 {
     public ProviderTarget? Target { get; } = target;
 

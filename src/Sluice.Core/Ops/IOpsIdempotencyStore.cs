@@ -5,7 +5,7 @@ namespace Sluice.Ops;
 /// node and across restarts. A claim is decided atomically in the store: of two calls with one key, one runs and
 /// the other is told it is in progress.
 /// </summary>
-public interface IOpsIdempotencyStore
+internal interface IOpsIdempotencyStore
 {
     /// <summary>
     /// Claims <paramref name="scope"/> for a request with <paramref name="requestHash"/>. A record claimed before
@@ -24,7 +24,7 @@ public interface IOpsIdempotencyStore
     ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
 }
 
-public enum OpsIdempotencyOutcome
+internal enum OpsIdempotencyOutcome
 {
     /// <summary>The caller owns the key: run the call, then complete or release.</summary>
     Claimed,
@@ -39,7 +39,7 @@ public enum OpsIdempotencyOutcome
     Conflict,
 }
 
-public sealed record OpsIdempotencyClaim(OpsIdempotencyOutcome Outcome, OpsStoredResponse? Response = null);
+internal sealed record OpsIdempotencyClaim(OpsIdempotencyOutcome Outcome, OpsStoredResponse? Response = null);
 
 /// <summary>A first response as it was sent, replayed byte for byte.</summary>
-public sealed record OpsStoredResponse(int Status, string? ContentType, byte[] Body);
+internal sealed record OpsStoredResponse(int Status, string? ContentType, byte[] Body);

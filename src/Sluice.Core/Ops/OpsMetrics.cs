@@ -3,12 +3,12 @@ using System.Collections.Concurrent;
 namespace Sluice.Ops;
 
 /// <summary>One hourly row of <c>GET /v1/ops/metrics/summary</c> (API.md section 6).</summary>
-public sealed record OpsMetricsRow(
+internal sealed record OpsMetricsRow(
     DateTimeOffset Hour, string Tenant, string Channel, long Requests, IReadOnlyDictionary<string, long> ErrorsByStatus, long SseConnections,
     long ResumeAttempts, long ResumeFailures, double? TtftP95Ms, double? E2eP95Ms, long OutputTokens);
 
 /// <summary>Hourly ops rows in the store: upserted by the node that aggregated them, read newest first.</summary>
-public interface IOpsMetricsStore
+internal interface IOpsMetricsStore
 {
     ValueTask UpsertAsync(IReadOnlyList<OpsMetricsRow> rows, CancellationToken cancellationToken);
 
@@ -24,7 +24,7 @@ public interface IOpsMetricsStore
 /// are interlocked, timing samples kept per row (bounded) for the p95s. <see cref="SnapshotAndTrim"/> turns
 /// them into rows for the store; rows of past hours leave memory once written.
 /// </summary>
-public sealed class OpsMetricsAggregator(TimeProvider time)
+internal sealed class OpsMetricsAggregator(TimeProvider time)
 {
     private const int MaxSamples = 10_000;
 

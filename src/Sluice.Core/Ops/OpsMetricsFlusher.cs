@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Sluice.Ops;
 
 /// <summary>Writes this node's hourly rows to the store every minute and at shutdown; the summary endpoint flushes first too.</summary>
-public sealed partial class OpsMetricsFlusher(OpsMetricsAggregator aggregator, IOpsMetricsStore store, TimeProvider time, ILogger<OpsMetricsFlusher> logger) : BackgroundService
+internal sealed partial class OpsMetricsFlusher(OpsMetricsAggregator aggregator, IOpsMetricsStore store, TimeProvider time, ILogger<OpsMetricsFlusher> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
 

@@ -5,14 +5,14 @@ namespace Sluice.Ops;
 /// as <c>sse_resume_failed</c>, <c>provider_timeout</c>, <c>kill_switch_enabled</c>), with the request's trace
 /// id, the tenant, the generation if any, and a detail line. Never a key, a token or a prompt.
 /// </summary>
-public sealed record TraceEvent(long Id, DateTimeOffset At, string Kind, string? TraceId, string? Tenant, string? GenerationId, string Detail);
+internal sealed record TraceEvent(long Id, DateTimeOffset At, string Kind, string? TraceId, string? Tenant, string? GenerationId, string Detail);
 
 /// <summary>
 /// Recorded trace events, in the store, bounded by retention. A search matches the keyword against the kind,
 /// the trace id or the generation id, each indexed, within a time range, newest first; with a tenant, only
 /// that tenant's events.
 /// </summary>
-public interface ITraceLog
+internal interface ITraceLog
 {
     ValueTask AppendAsync(TraceEvent e, CancellationToken cancellationToken);
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Sluice.Ops;
 
 /// <summary>Records trace events on failure paths; a failure to record is logged, never passed to the request it describes.</summary>
-public sealed partial class TraceRecorder(ITraceLog log, TimeProvider time, ILogger<TraceRecorder> logger)
+internal sealed partial class TraceRecorder(ITraceLog log, TimeProvider time, ILogger<TraceRecorder> logger)
 {
     /// <summary>Sampled kinds: at most this many events per kind, tenant and minute are recorded one by one.</summary>
     public const int MaxSampledPerMinute = 20;

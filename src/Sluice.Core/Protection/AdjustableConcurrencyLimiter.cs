@@ -10,7 +10,7 @@ namespace Sluice.Protection;
 /// contract (no queue: refused at once) with a live limit, behind the library's own abstractions, so
 /// <see cref="PartitionedRateLimiter"/> can keep one per tenant and drop the idle ones.
 /// </summary>
-public sealed class AdjustableConcurrencyLimiter(Func<int> limit, TimeProvider time) : RateLimiter
+internal sealed class AdjustableConcurrencyLimiter(Func<int> limit, TimeProvider time) : RateLimiter
 {
     private static readonly RateLimitLease Refused = new Lease(null);
     private int _held;

@@ -8,7 +8,7 @@ namespace Sluice.Protection;
 /// runtime limits over the configured ones. Node-local today; in cluster mode this state is what the nodes
 /// share through the store (next step), so every lever reads through this one type.
 /// </summary>
-public sealed class RuntimeControls
+internal sealed class RuntimeControls
 {
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly object _lock = new();
@@ -133,4 +133,4 @@ public sealed class RuntimeControls
 }
 
 /// <summary><c>POST /v1/admin/rate-limit/emergency {"requests_per_minute","burst"}</c>: every tenant's requests, until lifted.</summary>
-public sealed record EmergencyRateLimit(int RequestsPerMinute, int Burst, DateTimeOffset Since);
+internal sealed record EmergencyRateLimit(int RequestsPerMinute, int Burst, DateTimeOffset Since);

@@ -8,7 +8,7 @@ namespace Sluice.Protection;
 /// tenant, its limit read live from <see cref="RuntimeControls"/>. The library drops a tenant's partition once
 /// it has been idle a while, so the tenants it tracks are those with work open, not every one ever seen.
 /// </summary>
-public sealed class TenantQuotas : IDisposable
+internal sealed class TenantQuotas : IDisposable
 {
     private readonly PartitionedRateLimiter<string> _streams;
     private readonly PartitionedRateLimiter<string> _generations;

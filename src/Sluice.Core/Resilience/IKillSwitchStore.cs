@@ -4,7 +4,7 @@ namespace Sluice.Resilience;
 /// Operators' kill-switches in the store, so a restart (or a rolling deploy) does not quietly put a provider an
 /// operator switched off back into traffic before its expiry. The seam a cluster shares them through.
 /// </summary>
-public interface IKillSwitchStore
+internal interface IKillSwitchStore
 {
     /// <summary>Records <paramref name="kill"/> for <paramref name="provider"/>, or removes it when null.</summary>
     ValueTask SetAsync(string provider, KillSwitch? kill, CancellationToken cancellationToken);

@@ -57,4 +57,4 @@ internal sealed class ProviderHealth(TimeProvider time)
 }
 
 /// <summary>Attempts and failures in the window, the success rate (null without traffic) and the p95 time to first token.</summary>
-public readonly record struct HealthSnapshot(int Attempts, int Failures, double? SuccessRate, double? P95TtftMs);
+internal readonly record struct HealthSnapshot(int Attempts, int Failures, double? SuccessRate, double? P95TtftMs);

@@ -17,7 +17,7 @@ namespace Sluice.Resilience;
 /// live traffic, and the operator's kill-switch with its expiry. The provider pipeline's kill-switch and resilience
 /// layers (<c>Sluice.Providers</c>) ask here and report every attempt; the ops API reads and sets state here.
 /// </summary>
-public sealed class ProviderResilience : IDisposable
+internal sealed class ProviderResilience : IDisposable
 {
     private static readonly ResiliencePropertyKey<IProviderAttempt> AttemptKey = new("sluice.attempt");
     private readonly ConcurrentDictionary<string, Entry> _providers = new(StringComparer.Ordinal);
@@ -240,7 +240,7 @@ public sealed class ProviderResilience : IDisposable
 }
 
 /// <summary>One call through a provider's pipeline: run (perhaps again), and whether another run is still allowed.</summary>
-public interface IProviderAttempt
+internal interface IProviderAttempt
 {
     /// <summary>Nothing of the call has been exposed: a retry cannot show a client anything twice.</summary>
     bool CanRetry { get; }
@@ -256,7 +256,7 @@ internal sealed class DelegateAttempt(Func<CancellationToken, Task> run, Func<bo
 }
 
 /// <summary>An operator's kill-switch on a provider: traffic moves to the fallback chain until it expires.</summary>
-public sealed record KillSwitch(DateTimeOffset Since, DateTimeOffset ExpiresAt, string? Reason, string ActorKeyId);
+internal sealed record KillSwitch(DateTimeOffset Since, DateTimeOffset ExpiresAt, string? Reason, string ActorKeyId);
 
 /// <summary>A provider's state for <c>GET /v1/ops/llm/providers/health</c>.</summary>
-public sealed record ProviderState(string Provider, string State, string Circuit, HealthSnapshot Health, KillSwitch? KillSwitch);
+internal sealed record ProviderState(string Provider, string State, string Circuit, HealthSnapshot Health, KillSwitch? KillSwitch);

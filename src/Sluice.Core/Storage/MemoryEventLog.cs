@@ -6,7 +6,7 @@ using Sluice.Streams;
 namespace Sluice.Storage;
 
 /// <summary>The in-process event log, for tests, benchmarks and <c>Sluice:Store=memory</c>. Nothing survives a restart.</summary>
-public sealed class MemoryEventLog : IEventLog
+internal sealed class MemoryEventLog : IEventLog
 {
     private readonly ConcurrentDictionary<StreamKey, MemoryStream> _streams = new();
     private readonly IOptionsMonitor<SluiceOptions> _options;

@@ -4,7 +4,7 @@ using Sluice.Resilience;
 namespace Sluice.Storage;
 
 /// <summary>The embedded in-memory <see cref="IKillSwitchStore"/> (a restart forgets, as everything in memory).</summary>
-public sealed class MemoryKillSwitchStore : IKillSwitchStore
+internal sealed class MemoryKillSwitchStore : IKillSwitchStore
 {
     private readonly ConcurrentDictionary<string, KillSwitch> _switches = new(StringComparer.Ordinal);
 

@@ -3,7 +3,7 @@ using Sluice.Ops;
 namespace Sluice.Storage;
 
 /// <summary>The embedded in-memory <see cref="IOpsIdempotencyStore"/>; one lock, as ops calls are rare.</summary>
-public sealed class MemoryOpsIdempotencyStore : IOpsIdempotencyStore
+internal sealed class MemoryOpsIdempotencyStore : IOpsIdempotencyStore
 {
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();

@@ -1,7 +1,7 @@
 namespace Sluice.Streams;
 
 /// <summary>The outcome of one append: either every event was stored, or none was.</summary>
-public readonly struct AppendResult
+internal readonly struct AppendResult
 {
     private AppendResult(AppendStatus status, IReadOnlyList<StoredEvent> events)
     {
@@ -19,7 +19,7 @@ public readonly struct AppendResult
     public static AppendResult StreamClosed { get; } = new(AppendStatus.StreamClosed, []);
 }
 
-public enum AppendStatus
+internal enum AppendStatus
 {
     Appended,
 

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Sluice.Streams;
 
 /// <summary>Parses a client's resume position (<c>Last-Event-ID</c> or <c>lastEventId</c>).</summary>
-public static class EventPosition
+internal static class EventPosition
 {
     /// <summary>Empty or absent means "from the beginning" (0). Anything but a non-negative decimal integer is malformed.</summary>
     public static bool TryParse(string? value, out long position)

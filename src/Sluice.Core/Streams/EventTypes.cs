@@ -1,7 +1,7 @@
 namespace Sluice.Streams;
 
 /// <summary>The event types of API.md section 2; custom types start with <c>x-</c>.</summary>
-public static class EventTypes
+internal static class EventTypes
 {
     public const string Token = "token";
     public const string Tool = "tool";

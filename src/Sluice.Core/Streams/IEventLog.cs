@@ -6,7 +6,7 @@ namespace Sluice.Streams;
 /// <see cref="AppendStatus.Appended"/> is durable. The log does not notify subscribers: the hub announces
 /// appended events on the live feed, and subscribers heal any gap or reordering by reading the log again.
 /// </summary>
-public interface IEventLog
+internal interface IEventLog
 {
     /// <summary>
     /// Appends all events or none; fails with <see cref="AppendStatus.StreamClosed"/> after a terminal event. Keeps

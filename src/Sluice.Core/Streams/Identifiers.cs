@@ -4,7 +4,7 @@ namespace Sluice.Streams;
 /// Validation of the names that reach SSE fields or store keys. A CR, LF or NUL in an id or a type would
 /// inject SSE fields (see mercure's Transport.Dispatch), so every name is checked against a strict charset.
 /// </summary>
-public static class Identifiers
+internal static class Identifiers
 {
     /// <summary>API.md section 2: <c>[A-Za-z0-9._:-]{1,128}</c>.</summary>
     public static bool IsValidStreamId(ReadOnlySpan<char> value) => IsNameLike(value, 128, allowColon: true);

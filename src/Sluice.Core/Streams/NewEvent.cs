@@ -1,4 +1,4 @@
 namespace Sluice.Streams;
 
 /// <summary>An event to append: a validated type and its data as compact, single-line JSON.</summary>
-public sealed record NewEvent(string Type, string Data);
+internal sealed record NewEvent(string Type, string Data);

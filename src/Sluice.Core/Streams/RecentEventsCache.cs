@@ -12,7 +12,7 @@ namespace Sluice.Streams;
 /// stream (its ids would start again at 1). Bounded: <c>Sluice:Cache:EventsPerStream</c> per stream and
 /// <c>Sluice:Cache:MaxStreams</c> streams, least recently used first out.
 /// </summary>
-public sealed class RecentEventsCache
+internal sealed class RecentEventsCache
 {
     private readonly ConcurrentDictionary<StreamKey, Entry> _entries = new();
     private readonly IOptionsMonitor<SluiceOptions> _options;

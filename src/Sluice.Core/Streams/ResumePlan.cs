@@ -1,7 +1,7 @@
 namespace Sluice.Streams;
 
 /// <summary>What a subscriber at a given position gets (API.md section 3, resume rules).</summary>
-public enum ResumeKind
+internal enum ResumeKind
 {
     NotFound,
 
@@ -18,7 +18,7 @@ public enum ResumeKind
 }
 
 /// <summary>The decision for one subscribe: its kind and the id after which events are sent.</summary>
-public readonly record struct ResumePlan(ResumeKind Kind, long StartAfter, StreamInfo? Info)
+internal readonly record struct ResumePlan(ResumeKind Kind, long StartAfter, StreamInfo? Info)
 {
     public static ResumePlan For(StreamInfo? info, long position)
     {

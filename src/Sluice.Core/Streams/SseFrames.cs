@@ -10,7 +10,7 @@ namespace Sluice.Streams;
 /// hot path writes the same array to every connection. Data is compact JSON (no CR or LF), and ids and
 /// types are validated before they get here, so no payload can inject a field.
 /// </summary>
-public static class SseFrames
+internal static class SseFrames
 {
     private static readonly Action<SseItem<string>, IBufferWriter<byte>> WriteUtf8 =
         static (item, writer) => Encoding.UTF8.GetBytes(item.Data, writer);

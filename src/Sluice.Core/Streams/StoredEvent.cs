@@ -4,7 +4,7 @@ namespace Sluice.Streams;
 /// An event as the log holds it. Its SSE frame is encoded at most once and the bytes shared by every
 /// connection that sends it (see <see cref="SseFrames"/>).
 /// </summary>
-public sealed class StoredEvent
+internal sealed class StoredEvent
 {
     private byte[]? _frame;
     private byte[]? _alternate;

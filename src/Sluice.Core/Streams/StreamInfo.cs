@@ -1,7 +1,7 @@
 namespace Sluice.Streams;
 
 /// <summary>Metadata of one stream (API.md section 2, <c>GET /v1/streams/{id}</c>).</summary>
-public sealed record StreamInfo(
+internal sealed record StreamInfo(
     string StreamId,
     bool Closed,
     long FirstId,

@@ -1,7 +1,7 @@
 namespace Sluice.Streams;
 
 /// <summary>Identifies one stream: stream ids are scoped to a tenant, so two tenants never share a stream.</summary>
-public readonly record struct StreamKey(string Tenant, string StreamId)
+internal readonly record struct StreamKey(string Tenant, string StreamId)
 {
     public override string ToString() => Tenant + "/" + StreamId;
 }

@@ -8,14 +8,14 @@ using Sluice.Configuration;
 namespace Sluice.Tenancy;
 
 /// <summary>The claims of a browser access token: one tenant, one resource, an expiry, and the key that minted it.</summary>
-public sealed record AccessTokenClaims(string Tenant, string Resource, DateTimeOffset ExpiresAt, string KeyId);
+internal sealed record AccessTokenClaims(string Tenant, string Resource, DateTimeOffset ExpiresAt, string KeyId);
 
 /// <summary>
 /// Short-lived HMAC-SHA256 tokens for <c>?access_token=</c>, because browsers cannot set headers on EventSource.
 /// Format: base64url(json claims) "." base64url(mac). The secret is shared through the key store, so
 /// every node accepts every node's tokens.
 /// </summary>
-public sealed class AccessTokenService
+internal sealed class AccessTokenService
 {
     private const string SecretName = "access-token-hmac";
     private readonly IKeyStore _store;

@@ -1,7 +1,7 @@
 namespace Sluice.Tenancy;
 
 /// <summary>A stored API key. Only the SHA-256 of the secret is kept; the secret itself is shown once.</summary>
-public sealed record ApiKeyRecord(
+internal sealed record ApiKeyRecord(
     string Id,
     string Tenant,
     Roles Roles,

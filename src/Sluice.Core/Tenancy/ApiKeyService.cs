@@ -10,7 +10,7 @@ namespace Sluice.Tenancy;
 /// checked on every use. Across nodes, a revocation must reach every node's cache: the cluster key store
 /// will publish it (see docs/architecture.md).
 /// </summary>
-public sealed class ApiKeyService
+internal sealed class ApiKeyService
 {
     private const int MaxCached = 100_000;
     private long _revocations;

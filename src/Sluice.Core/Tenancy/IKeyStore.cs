@@ -1,7 +1,7 @@
 namespace Sluice.Tenancy;
 
 /// <summary>Shared state for identity: API keys and the token signing secret. One per store backend.</summary>
-public interface IKeyStore
+internal interface IKeyStore
 {
     ValueTask AddAsync(ApiKeyRecord key, CancellationToken cancellationToken);
 

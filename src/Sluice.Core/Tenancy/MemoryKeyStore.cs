@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Sluice.Tenancy;
 
 /// <summary>Keys in process memory, for <c>Sluice:Store=memory</c> and tests.</summary>
-public sealed class MemoryKeyStore : IKeyStore
+internal sealed class MemoryKeyStore : IKeyStore
 {
     private readonly ConcurrentDictionary<string, ApiKeyRecord> _byId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte[]> _secrets = new(StringComparer.Ordinal);

@@ -2,7 +2,7 @@ namespace Sluice.Tenancy;
 
 /// <summary>What a key may do (API.md section 1). <see cref="Admin"/> implies every other role, on any tenant.</summary>
 [Flags]
-public enum Roles
+internal enum Roles
 {
     None = 0,
     Subscribe = 1,
@@ -11,7 +11,7 @@ public enum Roles
     Admin = 8,
 }
 
-public static class RoleNames
+internal static class RoleNames
 {
     public const string Subscribe = "subscribe";
     public const string Publish = "publish";

@@ -1,6 +1,6 @@
 namespace Sluice.Tenancy;
 
-public static class Tenants
+internal static class Tenants
 {
     /// <summary>The tenant of the bootstrap admin key.</summary>
     public const string Default = "default";

@@ -7,7 +7,7 @@ namespace Sluice.Http.Auth;
 /// Who is calling: an API key (tenant + roles), or a browser access token scoped to one resource.
 /// Set by <see cref="SluiceAuthenticationHandler"/>.
 /// </summary>
-public sealed record SluiceCaller(string Tenant, Roles Roles, string KeyId, string? TokenResource, DateTimeOffset? ExpiresAt = null)
+internal sealed record SluiceCaller(string Tenant, Roles Roles, string KeyId, string? TokenResource, DateTimeOffset? ExpiresAt = null)
 {
     public bool IsToken => TokenResource is not null;
 

@@ -1,7 +1,7 @@
 namespace Sluice.Http.Problems;
 
 /// <summary>Stable error codes: clients switch on these, so they never change meaning.</summary>
-public static class ProblemCodes
+internal static class ProblemCodes
 {
     public const string Unauthorized = "unauthorized";
 

@@ -9,20 +9,20 @@ public sealed class ResumePlanTests
     private static StreamInfo Info(long first, long last, bool closed) => new("s", closed, first, last, T, closed ? T : null, T);
 
     [Theory]
-    [InlineData(1, 10, false, 0, ResumeKind.Normal, 0)]
-    [InlineData(1, 10, false, 10, ResumeKind.Normal, 10)]
-    [InlineData(1, 10, true, 10, ResumeKind.NoContent, 10)]
-    [InlineData(1, 10, true, 9, ResumeKind.Normal, 9)]
-    [InlineData(1, 10, false, 11, ResumeKind.Ahead, 10)]
-    [InlineData(1, 10, true, 11, ResumeKind.Ahead, 10)]
-    [InlineData(5, 10, false, 4, ResumeKind.Normal, 4)]
-    [InlineData(5, 10, false, 3, ResumeKind.Truncated, 4)]
-    [InlineData(5, 10, false, 0, ResumeKind.Truncated, 4)]
-    public void For_Position_PicksTheContractRule(long first, long last, bool closed, long position, ResumeKind kind, long startAfter)
+    [InlineData(1, 10, false, 0, nameof(ResumeKind.Normal), 0)]
+    [InlineData(1, 10, false, 10, nameof(ResumeKind.Normal), 10)]
+    [InlineData(1, 10, true, 10, nameof(ResumeKind.NoContent), 10)]
+    [InlineData(1, 10, true, 9, nameof(ResumeKind.Normal), 9)]
+    [InlineData(1, 10, false, 11, nameof(ResumeKind.Ahead), 10)]
+    [InlineData(1, 10, true, 11, nameof(ResumeKind.Ahead), 10)]
+    [InlineData(5, 10, false, 4, nameof(ResumeKind.Normal), 4)]
+    [InlineData(5, 10, false, 3, nameof(ResumeKind.Truncated), 4)]
+    [InlineData(5, 10, false, 0, nameof(ResumeKind.Truncated), 4)]
+    public void For_Position_PicksTheContractRule(long first, long last, bool closed, long position, string kind, long startAfter)
     {
         var plan = ResumePlan.For(Info(first, last, closed), position);
 
-        Assert.Equal((kind, startAfter), (plan.Kind, plan.StartAfter));
+        Assert.Equal((Enum.Parse<ResumeKind>(kind), startAfter), (plan.Kind, plan.StartAfter));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Sluice.Generations;
 /// Every regex a tenant's schema reaches runs with a match timeout, and a validation as a whole within a
 /// time budget and the generation's cancellation (see <see cref="IsSatisfiedBy"/>).
 /// </summary>
-public sealed class ResponseContract
+internal sealed class ResponseContract
 {
     /// <summary>The most regexes (<c>pattern</c> values and <c>patternProperties</c> names) one schema may hold.</summary>
     public const int MaxPatterns = 64;
