@@ -233,6 +233,17 @@ public sealed class OpenAiSdkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BadRequest_FailsInTheSdkWithOpenAisMessage()
+    {
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 1_000_000 };
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => Sdk("simulated/default").CompleteChatAsync([new UserChatMessage("x")], options));
+
+        Assert.Equal(400, error.Status);
+        Assert.Contains("max_completion_tokens must be an integer from 1 to", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnknownModel_FailsInTheSdkWithOpenAisErrorShape()
     {
         var error = await Assert.ThrowsAsync<ClientResultException>(() => Sdk("nope/none").CompleteChatAsync([new UserChatMessage("x")]));

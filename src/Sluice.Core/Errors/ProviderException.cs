@@ -53,4 +53,21 @@ internal static class ErrorCodes
     public const string WorkerLost = "worker_lost";
     public const string ContractViolation = "contract_violation";
     public const string Internal = "internal";
+
+    // A generation request refused before it runs (400/404/422 on the HTTP surface).
+    public const string IdempotencyKeyReused = "idempotency_key_reused";
+
+    public const string MissingPromptVariable = "missing_prompt_variable";
+
+    public const string PromptTooLong = "prompt_too_long";
+
+    public const string SimulateNotSupported = "simulate_not_supported";
+
+    public const string UnknownModel = "unknown_model";
+
+    public const string UnknownPrompt = "unknown_prompt";
+
+    public const string UnknownPromptVersion = "unknown_prompt_version";
+
+    public const string InvalidRequest = "invalid_request";
 }

@@ -1,3 +1,4 @@
+using Sluice.Errors;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -47,12 +48,12 @@ internal sealed partial class GenerationService
 
         if (string.IsNullOrEmpty(request.Model) || !_catalog.TryResolve(request.Model, out var route))
         {
-            return CreateOutcome.Invalid("unknown_model", $"The model '{request.Model}' is not configured; GET /v1/models lists the models this tenant may use.");
+            return CreateOutcome.Invalid(ErrorCodes.UnknownModel, $"The model '{request.Model}' is not configured; GET /v1/models lists the models this tenant may use.");
         }
 
         if (request.Simulate is not null && route.Chain.Any(t => !t.IsSimulated))
         {
-            return CreateOutcome.Invalid("simulate_not_supported", "'simulate' shapes runs of the simulated provider only; the model's chain includes another provider.");
+            return CreateOutcome.Invalid(ErrorCodes.SimulateNotSupported, "'simulate' shapes runs of the simulated provider only; the model's chain includes another provider.");
         }
 
         var promptChars = 0L;
@@ -63,12 +64,12 @@ internal sealed partial class GenerationService
 
         if (promptChars > o.MaxPromptChars)
         {
-            return CreateOutcome.Invalid("prompt_too_long", $"The messages have {promptChars} characters; at most {o.MaxPromptChars} are accepted (Sluice:Generations:MaxPromptChars).");
+            return CreateOutcome.Invalid(ErrorCodes.PromptTooLong, $"The messages have {promptChars} characters; at most {o.MaxPromptChars} are accepted (Sluice:Generations:MaxPromptChars).");
         }
 
         if (request.MaxTokens is { } max && max > o.MaxOutputTokens)
         {
-            return CreateOutcome.Invalid("invalid_request", $"max_tokens must be at most {o.MaxOutputTokens}.");
+            return CreateOutcome.Invalid(ErrorCodes.InvalidRequest, $"max_tokens must be at most {o.MaxOutputTokens}.");
         }
 
         var (admission, lease) = _runner.TryAdmit(tenant);
@@ -112,7 +113,7 @@ internal sealed partial class GenerationService
             lease?.Dispose();
             return created.ExistingRequestHash == requestHash
                 ? new CreateOutcome(CreateKind.Existing, created.Record, null, null)
-                : CreateOutcome.Invalid("idempotency_key_reused", "This Idempotency-Key was used with another request body in the last 24 h.", CreateKind.Conflict);
+                : CreateOutcome.Invalid(ErrorCodes.IdempotencyKeyReused, "This Idempotency-Key was used with another request body in the last 24 h.", CreateKind.Conflict);
         }
 
         _runner.Enqueue(new GenerationJob(record, request, route, admitted) { Admission = lease });
@@ -166,19 +167,19 @@ internal sealed partial class GenerationService
         var prompt = await _prompts.GetAsync(tenant, reference.Id, cancellationToken);
         if (prompt is null)
         {
-            return (null, 0, CreateOutcome.Invalid("unknown_prompt", $"The prompt '{reference.Id}' does not exist."));
+            return (null, 0, CreateOutcome.Invalid(ErrorCodes.UnknownPrompt, $"The prompt '{reference.Id}' does not exist."));
         }
 
         var number = reference.Version ?? prompt.ActiveVersion;
         if (number is null)
         {
-            return (null, 0, CreateOutcome.Invalid("unknown_prompt_version", $"The prompt '{reference.Id}' has no approved version; name one with prompt.version."));
+            return (null, 0, CreateOutcome.Invalid(ErrorCodes.UnknownPromptVersion, $"The prompt '{reference.Id}' has no approved version; name one with prompt.version."));
         }
 
         var version = prompt.Versions.FirstOrDefault(v => v.Version == number);
         if (version is null)
         {
-            return (null, 0, CreateOutcome.Invalid("unknown_prompt_version", $"The prompt '{reference.Id}' has no version {number}."));
+            return (null, 0, CreateOutcome.Invalid(ErrorCodes.UnknownPromptVersion, $"The prompt '{reference.Id}' has no version {number}."));
         }
 
         var text = Expand(version.Template, reference.Variables, _options.CurrentValue.Generations.MaxPromptChars, out var failure);
@@ -226,7 +227,7 @@ internal sealed partial class GenerationService
         {
             if (!variables.TryGetValue(match.Groups[1].Value, out var value))
             {
-                failure = CreateOutcome.Invalid("missing_prompt_variable", $"The prompt's template needs the variable '{match.Groups[1].Value}'.");
+                failure = CreateOutcome.Invalid(ErrorCodes.MissingPromptVariable, $"The prompt's template needs the variable '{match.Groups[1].Value}'.");
                 return null;
             }
 
@@ -259,7 +260,7 @@ internal sealed partial class GenerationService
         }
 
         static CreateOutcome TooLong(int limit) => CreateOutcome.Invalid(
-            "prompt_too_long", $"The prompt's template with its variables is longer than {limit} characters (Sluice:Generations:MaxPromptChars).");
+            ErrorCodes.PromptTooLong, $"The prompt's template with its variables is longer than {limit} characters (Sluice:Generations:MaxPromptChars).");
     }
 
     [GeneratedRegex(@"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")]

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
+using Sluice.Http.Requests;
 using Sluice.Protection;
 
 namespace Sluice.Http.Admin;
@@ -27,7 +28,7 @@ internal static partial class AdminApi
 
     internal static async Task<IResult> SetEmergencyAsync(HttpContext context, RuntimeControls controls, TimeProvider time, ILoggerFactory loggers, Ops.Auditor auditor)
     {
-        var (request, problem) = await ReadAsync<EmergencyRequest>(context);
+        var (request, problem) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.EmergencyRequest);
         if (problem is not null)
         {
             return problem;
@@ -59,7 +60,7 @@ internal static partial class AdminApi
 
     internal static async Task<IResult> CircuitBreakerAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
     {
-        var (request, problem) = await ReadAsync<CircuitBreakerRequest>(context);
+        var (request, problem) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.CircuitBreakerRequest);
         if (problem is not null)
         {
             return problem;
@@ -88,7 +89,7 @@ internal static partial class AdminApi
 
     internal static async Task<IResult> SetLimitsAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
     {
-        var (request, problem) = await ReadAsync<LimitsRequest>(context);
+        var (request, problem) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.LimitsRequest);
         if (problem is not null)
         {
             return problem;
@@ -110,22 +111,6 @@ internal static partial class AdminApi
         await auditor.RecordAsync(context, "limits.set", "node", request.Reason, before, view);
         LogLimits(loggers.CreateLogger(typeof(AdminApi).FullName!), view.MaxConcurrentGenerations, view.MaxSseConnections, view.MaxStreamsPerTenant, context.GetCaller().KeyId);
         return TypedResults.Ok(view);
-    }
-
-    private static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpContext context)
-    {
-        try
-        {
-            return (await JsonBody.ReadAsync<T>(context), null);
-        }
-        catch (JsonException ex)
-        {
-            return (default, Problem.InvalidJson(ex));
-        }
-        catch (InvalidOperationException)
-        {
-            return (default, Problem.BadRequest(ProblemCodes.InvalidRequest, "The body must be JSON (Content-Type: application/json)."));
-        }
     }
 
     [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "Emergency rate limit set: {RequestsPerMinute}/min, burst {Burst}, by {ActorKeyId}")]

@@ -8,6 +8,7 @@ using Sluice.Configuration;
 using Sluice.Fanout;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
+using Sluice.Http.Requests;
 
 namespace Sluice.Http.Admin;
 
@@ -28,14 +29,10 @@ internal static partial class AdminApi
         var retry = options.CurrentValue.Retry;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
-            BroadcastRequest? request;
-            try
+            var (request, bad) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.BroadcastRequest, optional: true);
+            if (bad is not null)
             {
-                request = await JsonBody.ReadAsync<BroadcastRequest>(context);
-            }
-            catch (JsonException ex)
-            {
-                return Problem.InvalidJson(ex);
+                return bad;
             }
 
             if (request?.RetryMs is { } ms)

@@ -12,6 +12,7 @@ using Sluice.Http.Auth;
 using Sluice.Http.Diagnostics;
 using Sluice.Http.OpenAi;
 using Sluice.Http.Problems;
+using Sluice.Http.Requests;
 using Sluice.Http.Streams;
 using Sluice.Streams;
 using Sluice.Tenancy;
@@ -24,7 +25,6 @@ internal static class GenerationsApi
     public const string GenerationIdHeader = "X-Sluice-Generation-Id";
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     private static readonly TimeSpan EventsTokenTtl = TimeSpan.FromHours(1);
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
 
     public static IEndpointRouteBuilder MapGenerationsApi(this IEndpointRouteBuilder endpoints)
     {
@@ -47,29 +47,12 @@ internal static class GenerationsApi
             return;
         }
 
-        var body = await ReadBodyAsync(context);
-        JsonDocument document;
-        try
+        var (body, bytes, bodyError) = await RequestBody.ReadWithBytesAsync(context, RequestJsonContext.Default.GenerationBody);
+        var (request, error) = body is null ? (null, bodyError) : GenerationRequestReader.Read(body, options.CurrentValue.Generations);
+        if (request is null)
         {
-            document = JsonDocument.Parse(body, DocumentOptions);
-        }
-        catch (JsonException ex)
-        {
-            await Problem.InvalidJson(ex).ExecuteAsync(context);
+            await Problem.BadRequest(error!).ExecuteAsync(context);
             return;
-        }
-
-        GenerationRequest request;
-        using (document)
-        {
-            var (parsed, code, error) = GenerationRequestReader.Read(document.RootElement, options.CurrentValue.Generations);
-            if (parsed is null)
-            {
-                await Problem.BadRequest(code!, error!).ExecuteAsync(context);
-                return;
-            }
-
-            request = parsed;
         }
 
         if (ReadIdempotencyKey(context, out var key) is { } bad)
@@ -78,7 +61,7 @@ internal static class GenerationsApi
             return;
         }
 
-        var outcome = await generations.CreateAsync(tenant, request, key, Hash(body), context.Features.Get<TraceIdFeature>()?.TraceId, context.RequestAborted);
+        var outcome = await generations.CreateAsync(tenant, request, key, Hash(bytes), context.Features.Get<TraceIdFeature>()?.TraceId, context.RequestAborted);
         if (Failure(outcome, options.CurrentValue) is { } failure)
         {
             await failure.ExecuteAsync(context);
@@ -179,7 +162,7 @@ internal static class GenerationsApi
         return outcome switch
         {
             CancelOutcome.NotFound => Problem.NotFound("The generation"),
-            CancelOutcome.AlreadyFinished => Problem.Result(StatusCodes.Status409Conflict, "generation_finished", "The generation has already finished.",
+            CancelOutcome.AlreadyFinished => Problem.Result(StatusCodes.Status409Conflict, ProblemCodes.GenerationFinished, "The generation has already finished.",
                 "Only a queued or running generation can be cancelled."),
             _ => TypedResults.Json(new CancelView(id, "cancelling"), statusCode: StatusCodes.Status202Accepted),
         };
@@ -237,14 +220,6 @@ internal static class GenerationsApi
         _ => null,
     };
 
-    internal static async Task<byte[]> ReadBodyAsync(HttpContext context)
-    {
-        // The raw bytes: their hash decides "same body" for Idempotency-Key. Kestrel's MaxRequestBodySize bounds them (413).
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        return buffer.ToArray();
-    }
-
     internal static IResult? ReadIdempotencyKey(HttpContext context, out string? key)
     {
         key = null;
@@ -257,7 +232,7 @@ internal static class GenerationsApi
         var value = header.ToString();
         if (value.Length is 0 or > 255 || value.Any(c => c is < '!' or > '~'))
         {
-            return Problem.BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+            return Problem.BadRequest(ProblemCodes.InvalidIdempotencyKey, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
         }
 
         key = value;

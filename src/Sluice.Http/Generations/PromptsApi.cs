@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Sluice.Generations;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
+using Sluice.Http.Requests;
 using Sluice.Streams;
 
 namespace Sluice.Http.Generations;
@@ -30,51 +31,39 @@ internal static class PromptsApi
             return problem;
         }
 
-        JsonDocument document;
-        try
+        var (request, bad) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.VersionRequest);
+        if (bad is not null)
         {
-            document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
-        }
-        catch (JsonException ex)
-        {
-            return Problem.InvalidJson(ex);
+            return bad;
         }
 
-        using (document)
+        if (request!.Template is not { Length: > 0 and <= MaxTemplateChars } template)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("template", out var t) || t.ValueKind != JsonValueKind.String
-                || t.GetString() is not { Length: > 0 and <= MaxTemplateChars } template)
-            {
-                return Problem.BadRequest(ProblemCodes.InvalidRequest, $"template must be a non-empty string of at most {MaxTemplateChars} characters.");
-            }
-
-            string? model = null;
-            if (root.TryGetProperty("model", out var m) && m.ValueKind != JsonValueKind.Null)
-            {
-                if (m.ValueKind != JsonValueKind.String || !generations.Catalog.TryResolve(m.GetString()!, out _))
-                {
-                    return Problem.BadRequest("unknown_model", "model must name a configured model or alias (GET /v1/models).");
-                }
-
-                model = m.GetString();
-            }
-
-            string? parameters = null;
-            if (root.TryGetProperty("params", out var p) && p.ValueKind != JsonValueKind.Null)
-            {
-                if (p.ValueKind != JsonValueKind.Object)
-                {
-                    return Problem.BadRequest(ProblemCodes.InvalidRequest, "params must be a JSON object such as {\"temperature\":0.2,\"max_tokens\":200}.");
-                }
-
-                parameters = p.GetRawText();
-            }
-
-            var version = await prompts.AddVersionAsync(tenant, promptId, template, model, parameters, time.GetUtcNow(), context.RequestAborted);
-            return TypedResults.Json(VersionView.From(version), statusCode: StatusCodes.Status201Created);
+            return Problem.BadRequest(ProblemCodes.InvalidRequest, $"template must be a non-empty string of at most {MaxTemplateChars} characters.");
         }
+
+        var model = request.Model;
+        if (model is not null && !generations.Catalog.TryResolve(model, out _))
+        {
+            return Problem.BadRequest(ProblemCodes.UnknownModel, "model must name a configured model or alias (GET /v1/models).");
+        }
+
+        string? parameters = null;
+        if (request.Params is { ValueKind: not JsonValueKind.Null } p)
+        {
+            if (p.ValueKind != JsonValueKind.Object)
+            {
+                return Problem.BadRequest(ProblemCodes.InvalidRequest, "params must be a JSON object such as {\"temperature\":0.2,\"max_tokens\":200}.");
+            }
+
+            parameters = p.GetRawText();
+        }
+
+        var version = await prompts.AddVersionAsync(tenant, promptId, template, model, parameters, time.GetUtcNow(), context.RequestAborted);
+        return TypedResults.Json(VersionView.From(version), statusCode: StatusCodes.Status201Created);
     }
+
+    internal sealed record VersionRequest(string? Template, string? Model, JsonElement? Params);
 
     internal static async Task<IResult> ApproveAsync(string promptId, int version, HttpContext context, IPromptStore prompts, Ops.Auditor auditor)
     {

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
+using Sluice.Http.Requests;
 using Sluice.Streams;
 using Sluice.Tenancy;
 
@@ -24,14 +25,10 @@ internal static partial class KeysApi
 
     internal static async Task<IResult> CreateAsync(HttpContext context, ApiKeyService keys, TimeProvider time, ILoggerFactory loggers, Sluice.Http.Ops.Auditor auditor)
     {
-        CreateKeyRequest? request;
-        try
+        var (request, bad) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.CreateKeyRequest);
+        if (bad is not null)
         {
-            request = await JsonBody.ReadAsync<CreateKeyRequest>(context);
-        }
-        catch (JsonException ex)
-        {
-            return Problem.InvalidJson(ex);
+            return bad;
         }
 
         if (request is null || request.Tenant is null || !Identifiers.IsValidTenant(request.Tenant))

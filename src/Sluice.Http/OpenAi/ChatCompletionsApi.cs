@@ -11,8 +11,11 @@ using Sluice.Generations;
 using Sluice.Http.Auth;
 using Sluice.Http.Diagnostics;
 using Sluice.Http.Generations;
+using Sluice.Http.Requests;
 using Sluice.Http.Streams;
 using Sluice.Streams;
+
+using Sluice.Http.Problems;
 
 namespace Sluice.Http.OpenAi;
 
@@ -23,8 +26,6 @@ namespace Sluice.Http.OpenAi;
 /// </summary>
 internal static class ChatCompletionsApi
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
-
     public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/v1/chat/completions", CompleteAsync).RequireAuthorization(SluicePolicies.Generate);
@@ -39,44 +40,29 @@ internal static class ChatCompletionsApi
             return;
         }
 
-        var body = await GenerationsApi.ReadBodyAsync(context);
-        JsonDocument document;
-        try
+        var (body, bytes, bodyError) = await RequestBody.ReadWithBytesAsync(context, RequestJsonContext.Default.ChatCompletionBody);
+        var (request, error) = body is null ? (null, bodyError) : GenerationRequestReader.Read(body, options.CurrentValue.Generations);
+        if (request is null)
         {
-            document = JsonDocument.Parse(body, DocumentOptions);
-        }
-        catch (JsonException ex)
-        {
-            await ErrorAsync(context, 400, "invalid_request_error", "invalid_json", "The body is not valid JSON: " + ex.Message);
+            await ErrorAsync(context, 400, "invalid_request_error", error!.Code, error.Message, error.Param);
             return;
         }
 
-        GenerationRequest request;
-        bool stream, includeUsage;
-        using (document)
-        {
-            var read = Read(document.RootElement, options.CurrentValue.Generations);
-            if (read.Error is { } error)
-            {
-                await ErrorAsync(context, 400, "invalid_request_error", read.Code!, error, read.Param);
-                return;
-            }
-
-            (request, stream, includeUsage) = (read.Request!, read.Stream, read.IncludeUsage);
-        }
+        var stream = body!.Stream == true;
+        var includeUsage = body.StreamOptions?.IncludeUsage == true;
 
         if (GenerationsApi.ReadIdempotencyKey(context, out var key) is not null)
         {
-            await ErrorAsync(context, 400, "invalid_request_error", "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+            await ErrorAsync(context, 400, "invalid_request_error", ProblemCodes.InvalidIdempotencyKey, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
             return;
         }
 
-        var outcome = await generations.CreateAsync(tenant, request, key, GenerationsApi.Hash(body), context.Features.Get<TraceIdFeature>()?.TraceId, context.RequestAborted);
+        var outcome = await generations.CreateAsync(tenant, request, key, GenerationsApi.Hash(bytes), context.Features.Get<TraceIdFeature>()?.TraceId, context.RequestAborted);
         switch (outcome.Kind)
         {
             case CreateKind.Invalid:
-                await ErrorAsync(context, outcome.Code == "unknown_model" ? 404 : 400, "invalid_request_error", outcome.Code!, outcome.Message!,
-                    outcome.Code == "unknown_model" ? "model" : null);
+                await ErrorAsync(context, outcome.Code == ProblemCodes.UnknownModel ? 404 : 400, "invalid_request_error", outcome.Code!, outcome.Message!,
+                    outcome.Code == ProblemCodes.UnknownModel ? "model" : null);
                 return;
             case CreateKind.Conflict:
                 await ErrorAsync(context, 422, "invalid_request_error", outcome.Code!, outcome.Message!);
@@ -189,106 +175,7 @@ internal static class ChatCompletionsApi
         w.WriteEndObject();
     });
 
-    private static (GenerationRequest? Request, bool Stream, bool IncludeUsage, string? Code, string? Error, string? Param) Read(JsonElement root, GenerationOptions limits)
-    {
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            return (null, false, false, "invalid_request", "The body must be a JSON object.", null);
-        }
-
-        if (!root.TryGetProperty("model", out var m) || m.ValueKind != JsonValueKind.String || m.GetString() is not { Length: > 0 } model)
-        {
-            return (null, false, false, "invalid_request", "model is required.", "model");
-        }
-
-        if (!root.TryGetProperty("messages", out var list))
-        {
-            return (null, false, false, "empty_messages", "messages is required.", "messages");
-        }
-
-        var (messages, messageError) = GenerationRequestReader.ReadMessages(list, limits.MaxMessages);
-        if (messageError is not null || messages!.Count == 0)
-        {
-            return (null, false, false, messageError is null ? "empty_messages" : "invalid_messages", messageError ?? "messages must hold at least one message.", "messages");
-        }
-
-        var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
-        var includeUsage = root.TryGetProperty("stream_options", out var so) && so.ValueKind == JsonValueKind.Object
-            && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
-
-        int? maxTokens = null;
-        foreach (var name in (string[])["max_completion_tokens", "max_tokens"])
-        {
-            if (root.TryGetProperty(name, out var mt) && mt.ValueKind != JsonValueKind.Null)
-            {
-                if (!mt.TryGetInt32(out var value) || value < 1 || value > limits.MaxOutputTokens)
-                {
-                    return (null, false, false, "invalid_request", $"{name} must be an integer from 1 to {limits.MaxOutputTokens}.", name);
-                }
-
-                maxTokens ??= value;
-            }
-        }
-
-        float? temperature = null;
-        if (root.TryGetProperty("temperature", out var t) && t.ValueKind != JsonValueKind.Null)
-        {
-            if (!t.TryGetDouble(out var value) || value is < 0 or > 2)
-            {
-                return (null, false, false, "invalid_request", "temperature must be a number from 0 to 2.", "temperature");
-            }
-
-            temperature = (float)value;
-        }
-
-        var tools = new List<AITool>();
-        if (root.TryGetProperty("tools", out var ts) && ts.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var tool in ts.EnumerateArray())
-            {
-                if (!tool.TryGetProperty("function", out var f) || !f.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String)
-                {
-                    return (null, false, false, "invalid_request", "tools must be [{\"type\":\"function\",\"function\":{\"name\",...}}].", "tools");
-                }
-
-                var schema = f.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object
-                    ? p.Clone()
-                    : JsonDocument.Parse("{\"type\":\"object\"}").RootElement.Clone();
-                tools.Add(AIFunctionFactory.CreateDeclaration(n.GetString()!, f.TryGetProperty("description", out var d) ? d.GetString() : null, schema));
-            }
-        }
-
-        ResponseContract? contract = null;
-        if (root.TryGetProperty("response_format", out var rf) && rf.ValueKind == JsonValueKind.Object
-            && rf.TryGetProperty("type", out var rft) && rft.GetString() == "json_schema"
-            && rf.TryGetProperty("json_schema", out var js) && js.TryGetProperty("schema", out var schemaElement))
-        {
-            if (!ResponseContract.TryCreate(schemaElement, out contract, out var schemaError))
-            {
-                return (null, false, false, "invalid_response_contract", "response_format.json_schema.schema is not a valid JSON Schema: " + schemaError, "response_format");
-            }
-        }
-
-        // Sluice's extension, as an SDK's extra body field: shape a run of the simulated provider.
-        var (simulate, simulateError) = GenerationRequestReader.ReadSimulateField(root);
-        if (simulateError is not null)
-        {
-            return (null, false, false, "invalid_simulate", simulateError, "simulate");
-        }
-
-        return (new GenerationRequest
-        {
-            Model = model,
-            Messages = messages,
-            Simulate = simulate,
-            MaxTokens = maxTokens,
-            Temperature = temperature,
-            Tools = tools,
-            Contract = contract,
-        }, stream, includeUsage, null, null, null);
-    }
-
-    private static Task ErrorAsync(HttpContext context, int status, string type, string code, string message, string? param = null)
+    internal static Task ErrorAsync(HttpContext context, int status, string type, string code, string message, string? param = null)
     {
         context.Response.StatusCode = status;
         return Results.Text(OpenAiChunkFormat.Json(w =>

@@ -9,6 +9,8 @@ using Sluice.Http.Auth;
 using Sluice.Http.Problems;
 using Sluice.Resilience;
 
+using Sluice.Http.Requests;
+
 namespace Sluice.Http.Ops;
 
 /// <summary>API.md section 6: provider health and the kill-switch (role admin; the kill-switch needs <c>Idempotency-Key</c>).</summary>
@@ -27,7 +29,7 @@ internal static class ProvidersOpsApi
 
     internal static async Task<IResult> KillSwitchAsync(string provider, HttpContext context, IModelCatalog catalog, ProviderResilience resilience, OpsIdempotency idempotency, Auditor auditor, Sluice.Ops.TraceRecorder traces)
     {
-        var body = await Generations.GenerationsApi.ReadBodyAsync(context);
+        var body = await RequestBody.ReadBytesAsync(context);
         return await idempotency.RunAsync(context, body, async () =>
         {
             if (!catalog.Providers.Contains(provider, StringComparer.Ordinal))
@@ -35,14 +37,10 @@ internal static class ProvidersOpsApi
                 return Problem.NotFound("The provider");
             }
 
-            KillRequest? request;
-            try
+            var (request, error) = RequestBody.Parse(body, RequestJsonContext.Default.KillRequest);
+            if (error is not null)
             {
-                request = JsonSerializer.Deserialize<KillRequest>(body, OpsJson.Options);
-            }
-            catch (JsonException ex)
-            {
-                return Problem.InvalidJson(ex);
+                return Problem.BadRequest(error);
             }
 
             if (request?.Action is not ("enable" or "disable"))
@@ -91,11 +89,6 @@ internal static class ProvidersOpsApi
     }
 }
 
-internal static class OpsJson
-{
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-}
-
 /// <summary>
 /// API.md section 6: every mutating ops call needs <c>Idempotency-Key</c>; the same key again replays the first
 /// response with no second effect (marked <c>Idempotent-Replayed: true</c>), the same key with another body is
@@ -114,7 +107,7 @@ internal sealed class OpsIdempotency(Sluice.Ops.IOpsIdempotencyStore store, Time
         var key = context.Request.Headers[Generations.GenerationsApi.IdempotencyKeyHeader].ToString();
         if (key.Length is 0 or > 255 || key.Any(c => c is < '!' or > '~'))
         {
-            return Problem.BadRequest("idempotency_key_required", "Mutating ops calls need an Idempotency-Key header of 1 to 255 visible ASCII characters.");
+            return Problem.BadRequest(ProblemCodes.IdempotencyKeyRequired, "Mutating ops calls need an Idempotency-Key header of 1 to 255 visible ASCII characters.");
         }
 
         // The tenant an admin acts on is part of the request: the same key and body for another tenant is another call.
@@ -125,11 +118,11 @@ internal sealed class OpsIdempotency(Sluice.Ops.IOpsIdempotencyStore store, Time
         switch (claim.Outcome)
         {
             case Sluice.Ops.OpsIdempotencyOutcome.Conflict:
-                return Problem.Result(StatusCodes.Status422UnprocessableEntity, "idempotency_key_reused", "The Idempotency-Key was reused.",
+                return Problem.Result(StatusCodes.Status422UnprocessableEntity, ProblemCodes.IdempotencyKeyReused, "The Idempotency-Key was reused.",
                     "This Idempotency-Key was used with another request body.");
             case Sluice.Ops.OpsIdempotencyOutcome.InProgress:
                 context.Response.Headers.RetryAfter = "1";
-                return Problem.Result(StatusCodes.Status409Conflict, "idempotency_key_in_progress", "A request with this Idempotency-Key is still running.",
+                return Problem.Result(StatusCodes.Status409Conflict, ProblemCodes.IdempotencyKeyInProgress, "A request with this Idempotency-Key is still running.",
                     "Retry after a second to get its response.");
             case Sluice.Ops.OpsIdempotencyOutcome.Completed:
                 context.Response.Headers[ReplayedHeader] = "true";

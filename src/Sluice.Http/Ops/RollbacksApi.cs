@@ -6,6 +6,8 @@ using Sluice.Generations;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
 
+using Sluice.Http.Requests;
+
 namespace Sluice.Http.Ops;
 
 /// <summary>
@@ -23,7 +25,7 @@ internal static class RollbacksApi
 
     internal static async Task<IResult> RollbackAsync(HttpContext context, IPromptStore prompts, OpsIdempotency idempotency, Auditor auditor)
     {
-        var body = await Generations.GenerationsApi.ReadBodyAsync(context);
+        var body = await RequestBody.ReadBytesAsync(context);
         return await idempotency.RunAsync(context, body, async () =>
         {
             if (!context.TryResolveTenant(out var tenant))
@@ -31,14 +33,10 @@ internal static class RollbacksApi
                 return Problem.Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.", "X-Tenant-Key must name a valid tenant.");
             }
 
-            RollbackRequest? request;
-            try
+            var (request, error) = RequestBody.Parse(body, RequestJsonContext.Default.RollbackRequest);
+            if (error is not null)
             {
-                request = JsonSerializer.Deserialize<RollbackRequest>(body, OpsJson.Options);
-            }
-            catch (JsonException ex)
-            {
-                return Problem.InvalidJson(ex);
+                return Problem.BadRequest(error);
             }
 
             if (request?.TargetType != "prompt" || request.TargetId is not { Length: > 0 } id || !Sluice.Streams.Identifiers.IsValidStreamId(id) || request.ToVersion is not (>= 1))

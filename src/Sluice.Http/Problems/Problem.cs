@@ -27,6 +27,18 @@ internal static class Problem
     public static IResult InvalidJson(System.Text.Json.JsonException exception) =>
         BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + exception.Message);
 
+    /// <summary>A refused body, naming the field it is about as <c>param</c> (the OpenAI surface's name for it).</summary>
+    public static IResult BadRequest(Requests.BodyError error)
+    {
+        var problem = Create(StatusCodes.Status400BadRequest, error.Code, "The request is not valid.", error.Message);
+        if (error.Param is not null)
+        {
+            problem.Extensions["param"] = error.Param;
+        }
+
+        return new ProblemResult(problem, null);
+    }
+
     public static IResult BadRequest(string code, string detail) => Result(StatusCodes.Status400BadRequest, code, "The request is not valid.", detail);
 
     /// <summary><c>X-Tenant-Key</c> names another tenant than a tenant key's own (or an invalid one for an admin key).</summary>

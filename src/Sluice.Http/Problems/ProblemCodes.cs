@@ -20,4 +20,22 @@ internal static class ProblemCodes
     public const string StreamClosed = "stream_closed";
     public const string Overloaded = "overloaded";
     public const string Internal = "internal";
+    public const string GenerationFinished = "generation_finished";
+    public const string InvalidIdempotencyKey = "invalid_idempotency_key";
+    public const string IdempotencyKeyInProgress = "idempotency_key_in_progress";
+    public const string IdempotencyKeyRequired = "idempotency_key_required";
+    public const string InvalidMessages = "invalid_messages";
+    public const string InvalidPrompt = "invalid_prompt";
+    public const string EmptyMessages = "empty_messages";
+    public const string InvalidResponseContract = "invalid_response_contract";
+    public const string InvalidSimulate = "invalid_simulate";
+
+    // Decided by Core when a generation is created; listed here so every code a client can see is in one place.
+    public const string IdempotencyKeyReused = Sluice.Errors.ErrorCodes.IdempotencyKeyReused;
+    public const string MissingPromptVariable = Sluice.Errors.ErrorCodes.MissingPromptVariable;
+    public const string PromptTooLong = Sluice.Errors.ErrorCodes.PromptTooLong;
+    public const string SimulateNotSupported = Sluice.Errors.ErrorCodes.SimulateNotSupported;
+    public const string UnknownModel = Sluice.Errors.ErrorCodes.UnknownModel;
+    public const string UnknownPrompt = Sluice.Errors.ErrorCodes.UnknownPrompt;
+    public const string UnknownPromptVersion = Sluice.Errors.ErrorCodes.UnknownPromptVersion;
 }

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Sluice.Configuration;
 using Sluice.Http.Problems;
+using Sluice.Http.Requests;
 using Sluice.Streams;
 
 namespace Sluice.Http.Streams;
@@ -23,46 +24,38 @@ internal static class PublishRequestReader
 
     public readonly record struct Outcome(List<NewEvent>? Events, int Status, string Code, string Detail);
 
-    public static Outcome Read(JsonDocument document, LimitOptions limits)
+    public static Outcome Read(PublishBody body, LimitOptions limits)
     {
-        var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            return Fail(ProblemCodes.InvalidRequest, "The body must be a JSON object: {\"type\",\"data\"} or {\"events\":[...]}.");
-        }
-
         var events = new List<NewEvent>();
-        if (root.TryGetProperty("events", out var array))
+        if (body.Events is { } batch)
         {
-            if (array.ValueKind != JsonValueKind.Array || array.GetArrayLength() == 0)
+            if (batch.Count == 0)
             {
                 return Fail(ProblemCodes.InvalidRequest, "'events' must be a non-empty array.");
             }
 
-            if (array.GetArrayLength() > limits.MaxEventsPerBatch)
+            if (batch.Count > limits.MaxEventsPerBatch)
             {
                 return Fail(ProblemCodes.InvalidRequest, $"At most {limits.MaxEventsPerBatch} events per request (Sluice:Limits:MaxEventsPerBatch).");
             }
 
-            var index = 0;
-            foreach (var item in array.EnumerateArray())
+            for (var index = 0; index < batch.Count; index++)
             {
-                var problem = ReadOne(item, limits, $"events[{index}]", events);
-                if (problem is not null)
+                var where = $"events[{index}]";
+                if (batch[index] is not { } item)
                 {
-                    return problem.Value;
+                    return Fail(ProblemCodes.InvalidRequest, $"{where} must be an object with 'type' and 'data'.");
                 }
 
-                index++;
+                if (ReadOne(item.Type, item.Data, limits, where, events) is { } problem)
+                {
+                    return problem;
+                }
             }
         }
-        else
+        else if (ReadOne(body.Type, body.Data, limits, "the event", events) is { } problem)
         {
-            var problem = ReadOne(root, limits, "the event", events);
-            if (problem is not null)
-            {
-                return problem.Value;
-            }
+            return problem;
         }
 
         for (var i = 0; i < events.Count - 1; i++)
@@ -76,19 +69,13 @@ internal static class PublishRequestReader
         return new Outcome(events, 0, "", "");
     }
 
-    private static Outcome? ReadOne(JsonElement item, LimitOptions limits, string where, List<NewEvent> into)
+    private static Outcome? ReadOne(string? type, JsonElement? dataElement, LimitOptions limits, string where, List<NewEvent> into)
     {
-        if (item.ValueKind != JsonValueKind.Object)
-        {
-            return Fail(ProblemCodes.InvalidRequest, $"{where} must be an object with 'type' and 'data'.");
-        }
-
-        if (!item.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
+        if (type is null)
         {
             return Fail(ProblemCodes.InvalidEventType, $"{where} needs a string 'type'.");
         }
 
-        var type = typeElement.GetString();
         if (!EventTypes.IsValid(type))
         {
             return Fail(ProblemCodes.InvalidEventType,
@@ -96,20 +83,26 @@ internal static class PublishRequestReader
         }
 
         string data;
-        if (!item.TryGetProperty("data", out var dataElement) || dataElement.ValueKind == JsonValueKind.Null)
+        if (dataElement is not { ValueKind: not JsonValueKind.Null } element)
         {
             data = "{}";
         }
-        else if (dataElement.ValueKind != JsonValueKind.Object)
+        else if (element.ValueKind != JsonValueKind.Object)
         {
             return Fail(ProblemCodes.InvalidEventData, $"{where}: 'data' must be a JSON object.");
         }
         else
         {
             var buffer = new ArrayBufferWriter<byte>();
-            using (var writer = new Utf8JsonWriter(buffer, Compact))
+            try
             {
-                dataElement.WriteTo(writer);
+                using var writer = new Utf8JsonWriter(buffer, Compact);
+                element.WriteTo(writer);
+            }
+            catch (InvalidOperationException)
+            {
+                // Valid JSON grammar, but "\ud800" alone is no text: no subscriber could decode it.
+                return Fail(ProblemCodes.InvalidEventData, $"{where}: 'data' holds an unpaired UTF-16 surrogate escape.");
             }
 
             if (buffer.WrittenCount > limits.MaxEventBytes)
@@ -121,7 +114,7 @@ internal static class PublishRequestReader
             data = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
         }
 
-        into.Add(new NewEvent(type!, data));
+        into.Add(new NewEvent(type, data));
         return null;
     }
 

@@ -7,6 +7,7 @@ using Sluice.Configuration;
 using Sluice.Fanout;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
+using Sluice.Http.Requests;
 using Sluice.Streams;
 using Sluice.Tenancy;
 
@@ -34,19 +35,14 @@ internal static class StreamsApi
             return problem;
         }
 
-        JsonDocument document;
-        try
+        var (body, bad) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.PublishBody);
+        if (bad is not null)
         {
-            document = await JsonDocument.ParseAsync(context.Request.Body, DocumentOptions, context.RequestAborted);
-        }
-        catch (JsonException ex)
-        {
-            return Problem.InvalidJson(ex);
+            return bad;
         }
 
-        using (document)
         {
-            var outcome = PublishRequestReader.Read(document, options.CurrentValue.Limits);
+            var outcome = PublishRequestReader.Read(body!, options.CurrentValue.Limits);
             if (outcome.Events is null)
             {
                 return Problem.Result(outcome.Status, outcome.Code, outcome.Status == 413 ? "An event is too large." : "The event is not valid.", outcome.Detail);
@@ -131,14 +127,10 @@ internal static class StreamsApi
             return (ttl, null);
         }
 
-        TokenRequest? request;
-        try
+        var (request, bad) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.TokenRequest, optional: true);
+        if (bad is not null)
         {
-            request = await JsonBody.ReadAsync<TokenRequest>(context);
-        }
-        catch (JsonException ex)
-        {
-            return (ttl, Problem.InvalidJson(ex));
+            return (ttl, bad);
         }
 
         if (request?.TtlSeconds is { } seconds)
