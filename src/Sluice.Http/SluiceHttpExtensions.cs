@@ -14,6 +14,7 @@ using Sluice.Configuration;
 using Sluice.Fanout;
 using Sluice.Http.Auth;
 using Sluice.Http.Diagnostics;
+using Sluice.Http.Documentation;
 using Sluice.Http.Keys;
 using Sluice.Http.Admin;
 using OpenTelemetry.Metrics;
@@ -46,6 +47,7 @@ public static class SluiceHttpExtensions
         services.AddSingleton<Sluice.Http.Logs.LogStream>();
         services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<Sluice.Http.Logs.LogStream>());
         services.AddProblemDetails();
+        services.AddSluiceOpenApi();
         services.AddExceptionHandler<SluiceExceptionHandler>();
         // A query or route value that does not bind (from=yesterday) must answer problem+json like every other
         // bad input, not a bare 400: throwing hands it to the exception handler above.
@@ -54,6 +56,8 @@ public static class SluiceHttpExtensions
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
+            // As RequestJsonContext reads: "max_tokens":"5" is refused, and the OpenAPI schemas say so.
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
         services.AddSingleton<FailedAuthenticationThrottle>();
         services.AddOptions<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>()
@@ -146,6 +150,7 @@ public static class SluiceHttpExtensions
         Sluice.Http.Ops.MetricsSummaryApi.MapMetricsSummaryApi(endpoints);
         Sluice.Http.Ops.ProvidersOpsApi.MapProvidersOpsApi(endpoints);
         endpoints.MapSseHealth();
+        endpoints.MapOpenApi(SluiceOpenApi.Route).RequireAuthorization(SluicePolicies.Any).ExcludeFromDescription();
         if (endpoints.ServiceProvider.GetRequiredService<IOptions<SluiceOptions>>().Value.Telemetry.Metrics)
         {
             endpoints.MapPrometheusScrapingEndpoint("/metrics");

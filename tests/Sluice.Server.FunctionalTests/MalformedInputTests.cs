@@ -109,6 +109,21 @@ public sealed class MalformedInputTests : IAsyncLifetime
         Assert.Equal(("invalid_request", "max_sse_connections"), (problem.GetProperty("code").GetString(), problem.GetProperty("param").GetString()));
     }
 
+    [Fact]
+    public async Task FailuresBeforeTheEndpoint_AreInOpenAisShapeOnTheOpenAiSurface()
+    {
+        using var anonymous = _server.CreateClient(key: null);
+        using var unauthorized = await anonymous.PostJsonAsync("/v1/chat/completions", $$$"""{"model":"simulated/default","messages":[{{{User}}}]}""");
+        using var elsewhere = await anonymous.PostJsonAsync("/v1/generations", "{}");
+
+        Assert.Equal(401, (int)unauthorized.StatusCode);
+        Assert.Equal("application/json", unauthorized.Content.Headers.ContentType?.MediaType);
+        var error = (await unauthorized.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal(("authentication_error", "unauthorized"), (error.GetProperty("type").GetString(), error.GetProperty("code").GetString()));
+        Assert.Equal(JsonValueKind.Null, error.GetProperty("param").ValueKind);
+        Assert.Equal("unauthorized", (await elsewhere.ProblemAsync(401)).GetProperty("code").GetString());
+    }
+
     private HttpClient Tenant()
     {
         var client = _server.CreateClient();

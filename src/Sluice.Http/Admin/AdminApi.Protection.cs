@@ -7,6 +7,7 @@ using Sluice.Http.Auth;
 using Sluice.Http.Problems;
 using Sluice.Http.Requests;
 using Sluice.Protection;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Admin;
 
@@ -17,12 +18,12 @@ internal static partial class AdminApi
 
     internal static void MapProtection(RouteGroupBuilder group)
     {
-        group.MapPost("/rate-limit/emergency", SetEmergencyAsync);
-        group.MapDelete("/rate-limit/emergency", LiftEmergencyAsync);
-        group.MapGet("/rate-limit/emergency", GetEmergency);
-        group.MapPost("/circuit-breaker", CircuitBreakerAsync);
+        group.MapPost("/rate-limit/emergency", SetEmergencyAsync).AcceptsJson<EmergencyRequest>().Produces<EmergencyView>().ProducesProblems(400);
+        group.MapDelete("/rate-limit/emergency", LiftEmergencyAsync).Produces<EmergencyView>();
+        group.MapGet("/rate-limit/emergency", GetEmergency).Produces<EmergencyView>();
+        group.MapPost("/circuit-breaker", CircuitBreakerAsync).AcceptsJson<CircuitBreakerRequest>().Produces<ShedView>().ProducesProblems(400);
         group.MapGet("/circuit-breaker", (RuntimeControls c) => TypedResults.Ok(new ShedView(c.ShedEndpoints)));
-        group.MapPut("/limits", SetLimitsAsync);
+        group.MapPut("/limits", SetLimitsAsync).AcceptsJson<LimitsRequest>().Produces<LimitsView>().ProducesProblems(400);
         group.MapGet("/limits", (RuntimeControls c) => TypedResults.Ok(LimitsView.From(c)));
     }
 

@@ -9,6 +9,7 @@ using Sluice.Fanout;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
 using Sluice.Http.Requests;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Admin;
 
@@ -17,9 +18,10 @@ internal static partial class AdminApi
 {
     public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1/admin").RequireAuthorization(SluicePolicies.Admin);
-        group.MapPost("/sse/broadcast-reconnect", BroadcastReconnectAsync);
-        group.MapPost("/drain", DrainAsync);
+        var group = endpoints.MapGroup("/v1/admin").RequireAuthorization(SluicePolicies.Admin).WithTags("Admin");
+        group.MapPost("/sse/broadcast-reconnect", BroadcastReconnectAsync)
+            .AcceptsJson<BroadcastRequest>(optional: true).Produces<BroadcastResponse>(StatusCodes.Status202Accepted).ProducesProblems(400);
+        group.MapPost("/drain", DrainAsync).Produces<DrainResponse>(StatusCodes.Status202Accepted);
         MapProtection(group);
         return group;
     }

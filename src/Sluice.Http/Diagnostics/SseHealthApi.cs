@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Sluice.Fanout;
 using Sluice.Http.Auth;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Diagnostics;
 
@@ -14,7 +15,7 @@ namespace Sluice.Http.Diagnostics;
 internal static class SseHealthApi
 {
     public static RouteHandlerBuilder MapSseHealth(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet("/v1/sse/health", GetAsync).RequireAuthorization(SluicePolicies.Any);
+        endpoints.MapGet("/v1/sse/health", GetAsync).RequireAuthorization(SluicePolicies.Any).Produces<SseHealth>().WithTags("Health");
 
     internal static async Task<IResult> GetAsync(HttpContext context, StreamHub hub)
     {

@@ -16,6 +16,7 @@ using Sluice.Http.Requests;
 using Sluice.Http.Streams;
 using Sluice.Streams;
 using Sluice.Tenancy;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Generations;
 
@@ -28,14 +29,21 @@ internal static class GenerationsApi
 
     public static IEndpointRouteBuilder MapGenerationsApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1/generations");
-        group.MapPost("/", CreateAsync).RequireAuthorization(SluicePolicies.Generate);
-        group.MapGet("/", ListAsync).RequireAuthorization(SluicePolicies.GenerationRead);
-        group.MapGet("/{id}", GetAsync).RequireAuthorization(SluicePolicies.GenerationRead);
-        group.MapPost("/{id}/cancel", CancelAsync).RequireAuthorization(SluicePolicies.Generate);
-        group.MapPost("/{id}/tokens", CreateTokenAsync).RequireAuthorization(SluicePolicies.GenerationRead);
-        group.MapGet("/{id}/events", EventsAsync).RequireAuthorization(SluicePolicies.GenerationEvents);
-        endpoints.MapGet("/v1/models", Models).RequireAuthorization(SluicePolicies.Any);
+        var group = endpoints.MapGroup("/v1/generations").WithTags("Generations");
+        group.MapPost("/", CreateAsync).RequireAuthorization(SluicePolicies.Generate)
+            .AcceptsJson<GenerationBody>().Produces<CreatedView>(StatusCodes.Status202Accepted).ProducesEventStream()
+            .ProducesProblems(400, 404, 409, 413, 422);
+        group.MapGet("/", ListAsync).RequireAuthorization(SluicePolicies.GenerationRead)
+            .Produces<ListView>().ProducesProblems(400);
+        group.MapGet("/{id}", GetAsync).RequireAuthorization(SluicePolicies.GenerationRead)
+            .Produces<GenerationView>().ProducesProblems(404);
+        group.MapPost("/{id}/cancel", CancelAsync).RequireAuthorization(SluicePolicies.Generate)
+            .Produces<CancelView>(StatusCodes.Status202Accepted).ProducesProblems(404, 409);
+        group.MapPost("/{id}/tokens", CreateTokenAsync).RequireAuthorization(SluicePolicies.GenerationRead)
+            .AcceptsJson<Streams.StreamsApi.TokenRequest>(optional: true).Produces<Streams.StreamsApi.TokenResponse>().ProducesProblems(400, 404);
+        group.MapGet("/{id}/events", EventsAsync).RequireAuthorization(SluicePolicies.GenerationEvents)
+            .ProducesEventStream().Produces(StatusCodes.Status204NoContent).ProducesProblems(400, 404);
+        endpoints.MapGet("/v1/models", Models).RequireAuthorization(SluicePolicies.Any).Produces<ModelList>().WithTags("Generations");
         return endpoints;
     }
 

@@ -7,6 +7,7 @@ using Sluice.Http.Auth;
 using Sluice.Http.Problems;
 using Sluice.Http.Requests;
 using Sluice.Streams;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Generations;
 
@@ -17,10 +18,13 @@ internal static class PromptsApi
 
     public static IEndpointRouteBuilder MapPromptsApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1/prompts/{promptId}");
-        group.MapPost("/versions", AddVersionAsync).RequireAuthorization(SluicePolicies.Generate);
-        group.MapPost("/versions/{version:int}/approve", ApproveAsync).RequireAuthorization(SluicePolicies.Admin);
-        group.MapGet("/", GetAsync).RequireAuthorization(SluicePolicies.Generate);
+        var group = endpoints.MapGroup("/v1/prompts/{promptId}").WithTags("Prompts");
+        group.MapPost("/versions", AddVersionAsync).RequireAuthorization(SluicePolicies.Generate)
+            .AcceptsJson<VersionRequest>().Produces<VersionView>(StatusCodes.Status201Created).ProducesProblems(400);
+        group.MapPost("/versions/{version:int}/approve", ApproveAsync).RequireAuthorization(SluicePolicies.Admin)
+            .Produces<ApprovedView>().ProducesProblems(400, 404);
+        group.MapGet("/", GetAsync).RequireAuthorization(SluicePolicies.Generate)
+            .Produces<PromptView>().ProducesProblems(400, 404);
         return endpoints;
     }
 

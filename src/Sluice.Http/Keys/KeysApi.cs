@@ -8,6 +8,7 @@ using Sluice.Http.Problems;
 using Sluice.Http.Requests;
 using Sluice.Streams;
 using Sluice.Tenancy;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Keys;
 
@@ -16,10 +17,10 @@ internal static partial class KeysApi
 {
     public static RouteGroupBuilder MapKeysApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1/admin/keys").RequireAuthorization(SluicePolicies.Admin);
-        group.MapPost("/", CreateAsync);
-        group.MapGet("/", ListAsync);
-        group.MapDelete("/{id}", RevokeAsync);
+        var group = endpoints.MapGroup("/v1/admin/keys").RequireAuthorization(SluicePolicies.Admin).WithTags("Keys");
+        group.MapPost("/", CreateAsync).AcceptsJson<CreateKeyRequest>().Produces<KeyView>(StatusCodes.Status201Created).ProducesProblems(400);
+        group.MapGet("/", ListAsync).Produces<KeyList>().ProducesProblems(400);
+        group.MapDelete("/{id}", RevokeAsync).Produces(StatusCodes.Status204NoContent).ProducesProblems(404);
         return group;
     }
 

@@ -9,6 +9,7 @@ using Sluice.Http.Auth;
 using Sluice.Http.Problems;
 using Sluice.Http.Streams;
 using Sluice.Streams;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Logs;
 
@@ -17,7 +18,8 @@ internal static class LogsApi
 {
     public static IEndpointRouteBuilder MapLogsApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v1/logs/stream", StreamAsync).RequireAuthorization(SluicePolicies.Admin);
+        endpoints.MapGet("/v1/logs/stream", StreamAsync).RequireAuthorization(SluicePolicies.Admin)
+            .ProducesEventStream().ProducesProblems(400).WithTags("Health");
         return endpoints;
     }
 

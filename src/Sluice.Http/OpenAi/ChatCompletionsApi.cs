@@ -16,6 +16,7 @@ using Sluice.Http.Streams;
 using Sluice.Streams;
 
 using Sluice.Http.Problems;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.OpenAi;
 
@@ -28,7 +29,9 @@ internal static class ChatCompletionsApi
 {
     public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/v1/chat/completions", CompleteAsync).RequireAuthorization(SluicePolicies.Generate);
+        endpoints.MapPost("/v1/chat/completions", CompleteAsync).RequireAuthorization(SluicePolicies.Generate)
+            .AcceptsJson<ChatCompletionBody>().ProducesEventStream(orJson: true).WithTags("OpenAI")
+            .OpenAiErrors(400, 404, 409, 413, 422, 429, 502, 503, 504);
         return endpoints;
     }
 
@@ -175,25 +178,6 @@ internal static class ChatCompletionsApi
         w.WriteEndObject();
     });
 
-    internal static Task ErrorAsync(HttpContext context, int status, string type, string code, string message, string? param = null)
-    {
-        context.Response.StatusCode = status;
-        return Results.Text(OpenAiChunkFormat.Json(w =>
-        {
-            w.WriteStartObject("error");
-            w.WriteString("message", message);
-            w.WriteString("type", type);
-            if (param is null)
-            {
-                w.WriteNull("param");
-            }
-            else
-            {
-                w.WriteString("param", param);
-            }
-
-            w.WriteString("code", code);
-            w.WriteEndObject();
-        }), "application/json", statusCode: status).ExecuteAsync(context);
-    }
+    internal static Task ErrorAsync(HttpContext context, int status, string type, string code, string message, string? param = null) =>
+        OpenAiError.WriteAsync(context, status, type, code, message, param);
 }

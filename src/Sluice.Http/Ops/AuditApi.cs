@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Sluice.Audit;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Ops;
 
@@ -13,7 +14,8 @@ internal static class AuditApi
 {
     public static IEndpointRouteBuilder MapAuditApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v1/ops/audit", QueryAsync).RequireAuthorization(SluicePolicies.Admin);
+        endpoints.MapGet("/v1/ops/audit", QueryAsync).RequireAuthorization(SluicePolicies.Admin)
+            .Produces<AuditPage>().ProducesProblems(400).WithTags("Operations");
         return endpoints;
     }
 

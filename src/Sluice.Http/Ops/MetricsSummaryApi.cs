@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
 using Sluice.Ops;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Ops;
 
@@ -12,7 +13,8 @@ internal static class MetricsSummaryApi
 {
     public static IEndpointRouteBuilder MapMetricsSummaryApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v1/ops/metrics/summary", SummaryAsync).RequireAuthorization(SluicePolicies.Admin);
+        endpoints.MapGet("/v1/ops/metrics/summary", SummaryAsync).RequireAuthorization(SluicePolicies.Admin)
+            .Produces<Summary>().ProducesProblems(400).WithTags("Operations");
         return endpoints;
     }
 

@@ -10,6 +10,7 @@ using Sluice.Http.Problems;
 using Sluice.Resilience;
 
 using Sluice.Http.Requests;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Ops;
 
@@ -18,9 +19,10 @@ internal static class ProvidersOpsApi
 {
     public static IEndpointRouteBuilder MapProvidersOpsApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1/ops/llm/providers").RequireAuthorization(SluicePolicies.Admin);
-        group.MapGet("/health", Health);
-        group.MapPost("/{provider}/kill-switch", KillSwitchAsync);
+        var group = endpoints.MapGroup("/v1/ops/llm/providers").RequireAuthorization(SluicePolicies.Admin).WithTags("Operations");
+        group.MapGet("/health", Health).Produces<HealthList>();
+        group.MapPost("/{provider}/kill-switch", KillSwitchAsync)
+            .AcceptsJson<KillRequest>().Produces<HealthView>().ProducesProblems(400, 404, 409, 422);
         return endpoints;
     }
 

@@ -7,6 +7,7 @@ using Sluice.Http.Auth;
 using Sluice.Http.Problems;
 
 using Sluice.Http.Requests;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Ops;
 
@@ -19,7 +20,8 @@ internal static class RollbacksApi
 {
     public static IEndpointRouteBuilder MapRollbacksApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/v1/ops/rollbacks", RollbackAsync).RequireAuthorization(SluicePolicies.Admin);
+        endpoints.MapPost("/v1/ops/rollbacks", RollbackAsync).RequireAuthorization(SluicePolicies.Admin)
+            .AcceptsJson<RollbackRequest>().Produces<RollbackView>().ProducesProblems(400, 404, 409, 422).WithTags("Operations");
         return endpoints;
     }
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
 using Sluice.Ops;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Ops;
 
@@ -15,7 +16,8 @@ internal static class TracesApi
 
     public static IEndpointRouteBuilder MapTracesApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v1/ops/traces", SearchAsync).RequireAuthorization(SluicePolicies.Admin);
+        endpoints.MapGet("/v1/ops/traces", SearchAsync).RequireAuthorization(SluicePolicies.Admin)
+            .Produces<TracePage>().ProducesProblems(400).WithTags("Operations");
         return endpoints;
     }
 

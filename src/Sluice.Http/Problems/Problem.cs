@@ -61,6 +61,14 @@ internal static class Problem
                 problem.Extensions["trace_id"] = trace.TraceId;
             }
 
+            if (OpenAi.OpenAiError.Applies(httpContext))
+            {
+                var code = (string)problem.Extensions["code"]!;
+                var param = problem.Extensions.TryGetValue("param", out var p) ? p as string : null;
+                return OpenAi.OpenAiError.WriteAsync(httpContext, problem.Status ?? 500, OpenAi.OpenAiError.TypeFor(problem.Status ?? 500), code,
+                    problem.Detail ?? problem.Title ?? code, param);
+            }
+
             // Written as-is rather than through ProblemDetailsService, whose defaults would replace trace_id
             // with the Activity id; clients correlate with the X-Trace-Id they sent.
             return TypedResults.Json(problem, ProblemJson.Options, "application/problem+json", problem.Status).ExecuteAsync(httpContext);

@@ -29,6 +29,11 @@ internal static class ProblemCodes
     public const string EmptyMessages = "empty_messages";
     public const string InvalidResponseContract = "invalid_response_contract";
     public const string InvalidSimulate = "invalid_simulate";
+    public const string EndpointShed = "endpoint_shed";
+    public const string RateLimited = "rate_limited";
+    public const string QuotaExceeded = "quota_exceeded";
+    public const string CredentialRevoked = "credential_revoked";
+    public const string CredentialExpired = "credential_expired";
 
     // Decided by Core when a generation is created; listed here so every code a client can see is in one place.
     public const string IdempotencyKeyReused = Sluice.Errors.ErrorCodes.IdempotencyKeyReused;

@@ -14,16 +14,9 @@ internal sealed partial class SluiceExceptionHandler(ILogger<SluiceExceptionHand
             return false;
         }
 
-        // The OpenAI surface answers in OpenAI's error shape whatever went wrong: its SDKs read nothing else.
-        var openAi = httpContext.Request.Path.StartsWithSegments("/v1/chat/completions", StringComparison.Ordinal);
+        // On the OpenAI surface Problem answers in OpenAI's error shape, whatever went wrong.
         switch (exception)
         {
-            case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } when openAi:
-                await OpenAi.ChatCompletionsApi.ErrorAsync(httpContext, 413, "invalid_request_error", ProblemCodes.BodyTooLarge, "The body exceeds Sluice:Limits:MaxBodyBytes.");
-                return true;
-            case BadHttpRequestException bad when openAi:
-                await OpenAi.ChatCompletionsApi.ErrorAsync(httpContext, bad.StatusCode, "invalid_request_error", ProblemCodes.InvalidRequest, bad.Message);
-                return true;
             case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
                 await Problem.WriteAsync(httpContext, 413, ProblemCodes.BodyTooLarge, "The request body is too large.",
                     "The body exceeds Sluice:Limits:MaxBodyBytes.");
@@ -32,10 +25,6 @@ internal sealed partial class SluiceExceptionHandler(ILogger<SluiceExceptionHand
                 await Problem.WriteAsync(httpContext, bad.StatusCode, ProblemCodes.InvalidRequest, "The request is not valid.", bad.Message);
                 return true;
             case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
-                return true;
-            case Exception when openAi:
-                LogUnhandled(exception, httpContext.Request.Path);
-                await OpenAi.ChatCompletionsApi.ErrorAsync(httpContext, 500, "server_error", ProblemCodes.Internal, "Internal error; it was logged with this request's trace id.");
                 return true;
             default:
                 LogUnhandled(exception, httpContext.Request.Path);

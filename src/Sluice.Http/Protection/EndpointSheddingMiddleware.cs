@@ -11,7 +11,7 @@ internal sealed class EndpointSheddingMiddleware(RequestDelegate next, RuntimeCo
     {
         if (controls.ShedEndpoints.Count > 0 && controls.IsShed(context.Request.Path.Value ?? "/"))
         {
-            return Problem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "endpoint_shed", "This endpoint is shed.",
+            return Problem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ProblemCodes.EndpointShed, "This endpoint is shed.",
                 "An operator shed this endpoint with POST /v1/admin/circuit-breaker; retry after the delay.", TimeSpan.FromSeconds(5));
         }
 

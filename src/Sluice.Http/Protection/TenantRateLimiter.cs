@@ -32,7 +32,7 @@ internal static class TenantRateLimiter
         options.OnRejected = static async (rejected, _) =>
         {
             var retry = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
-            await Problem.WriteAsync(rejected.HttpContext, StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests for this tenant.",
+            await Problem.WriteAsync(rejected.HttpContext, StatusCodes.Status429TooManyRequests, ProblemCodes.RateLimited, "Too many requests for this tenant.",
                 "The tenant's request rate limit is reached; retry after the delay.", retry < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : retry);
         };
     }

@@ -72,7 +72,7 @@ internal sealed partial class SseResponder(
         using var quota = quotas.AcquireStream(key.Tenant);
         if (!quota.IsAcquired)
         {
-            await Problem.WriteAsync(context, 429, "quota_exceeded", "Too many open streams for this tenant.",
+            await Problem.WriteAsync(context, 429, ProblemCodes.QuotaExceeded, "Too many open streams for this tenant.",
                 "Sluice:Limits:MaxStreamsPerTenant is reached on this node; close a stream or retry after the delay.", TimeSpan.FromSeconds(1));
             return;
         }

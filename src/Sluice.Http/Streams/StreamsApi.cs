@@ -10,6 +10,7 @@ using Sluice.Http.Problems;
 using Sluice.Http.Requests;
 using Sluice.Streams;
 using Sluice.Tenancy;
+using Sluice.Http.Documentation;
 
 namespace Sluice.Http.Streams;
 
@@ -20,11 +21,15 @@ internal static class StreamsApi
 
     public static RouteGroupBuilder MapStreamsApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1/streams/{streamId}");
-        group.MapPost("/events", PublishAsync).RequireAuthorization(SluicePolicies.Publish);
-        group.MapGet("/", GetAsync).RequireAuthorization(SluicePolicies.Read);
-        group.MapGet("/events", SubscribeAsync).RequireAuthorization(SluicePolicies.SubscribeOrToken);
-        group.MapPost("/tokens", CreateTokenAsync).RequireAuthorization(SluicePolicies.Subscribe);
+        var group = endpoints.MapGroup("/v1/streams/{streamId}").WithTags("Streams");
+        group.MapPost("/events", PublishAsync).RequireAuthorization(SluicePolicies.Publish)
+            .AcceptsJson<PublishBody>().Produces<PublishResponse>(StatusCodes.Status201Created).ProducesProblems(400, 409, 413);
+        group.MapGet("/", GetAsync).RequireAuthorization(SluicePolicies.Read)
+            .Produces<StreamView>().ProducesProblems(400, 404);
+        group.MapGet("/events", SubscribeAsync).RequireAuthorization(SluicePolicies.SubscribeOrToken)
+            .ProducesEventStream().Produces(StatusCodes.Status204NoContent).ProducesProblems(400, 404);
+        group.MapPost("/tokens", CreateTokenAsync).RequireAuthorization(SluicePolicies.Subscribe)
+            .AcceptsJson<TokenRequest>(optional: true).Produces<TokenResponse>().ProducesProblems(400, 404);
         return group;
     }
 
