@@ -29,6 +29,10 @@ if ! dotnet build Sluice.slnx -c Release -nologo -clp:ErrorsOnly; then
   exit 1
 fi
 
+# The request fuzz test (RequestFuzzTests) replays the same cases in CI; run without it for fresh random ones,
+# and on a failure replay the seed CsCheck prints with SLUICE_FUZZ_SEED=<seed>.
+export SLUICE_FUZZ_SEED="${SLUICE_FUZZ_SEED:-92lOciYLc4H1}"
+
 dotnet test Sluice.slnx -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results"
 test_exit=$?
