@@ -124,6 +124,49 @@ public sealed class MalformedInputTests : IAsyncLifetime
         Assert.Equal("unauthorized", (await elsewhere.ProblemAsync(401)).GetProperty("code").GetString());
     }
 
+    [Fact]
+    public async Task IdempotencyKey_HasOneRuleOnEveryEndpointThatReadsIt()
+    {
+        var generation = $$$"""{"model":"simulated/default","messages":[{{{User}}}]}""";
+        foreach (var (path, body) in new[] { ("/v1/generations", generation), ("/v1/chat/completions", generation), ("/v1/ops/rollbacks", "{}"), ("/v1/ops/llm/providers/simulated/kill-switch", "{}") })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = Body(body, "application/json") };
+            request.Headers.Add("X-Tenant-Key", "t1");
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", "has space");
+            using var response = await _client.SendAsync(request);
+
+            Assert.Equal(400, (int)response.StatusCode);
+            var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+            var code = path == "/v1/chat/completions" ? json.GetProperty("error").GetProperty("code") : json.GetProperty("code");
+            Assert.Equal("invalid_idempotency_key", code.GetString());
+        }
+
+        using var missing = await _client.PostJsonAsync("/v1/ops/rollbacks", "{}");
+        Assert.Equal("idempotency_key_required", (await missing.ProblemAsync(400)).GetProperty("code").GetString());
+        Assert.Equal(0, (await Tenant().GetJsonAsync("/v1/generations?limit=10")).GetProperty("data").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task AnotherTenantsHeader_IsRefusedBeforeTheEndpointRuns()
+    {
+        var (key, _) = await _client.CreateKeyAsync("t2", "publish", "subscribe", "generate");
+        using var t2 = _server.CreateClient(key);
+        t2.DefaultRequestHeaders.Add("X-Tenant-Key", "t1");
+
+        foreach (var (path, body) in new[] { ("/v1/streams/s/events", """{"type":"token","data":{}}"""), ("/v1/generations", "{}"), ("/v1/prompts/p/versions", "{}") })
+        {
+            using var response = await t2.PostJsonAsync(path, body);
+            Assert.Equal("tenant_mismatch", (await response.ProblemAsync(403)).GetProperty("code").GetString());
+        }
+
+        using var chat = await t2.PostJsonAsync("/v1/chat/completions", "{}");
+        Assert.Equal(403, (int)chat.StatusCode);
+        var error = (await chat.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal(("permission_error", "tenant_mismatch"), (error.GetProperty("type").GetString(), error.GetProperty("code").GetString()));
+        using var stream = await Tenant().GetAsync("/v1/streams/s");
+        Assert.Equal(404, (int)stream.StatusCode);
+    }
+
     private HttpClient Tenant()
     {
         var client = _server.CreateClient();

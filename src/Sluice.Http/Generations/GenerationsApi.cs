@@ -24,13 +24,12 @@ namespace Sluice.Http.Generations;
 internal static class GenerationsApi
 {
     public const string GenerationIdHeader = "X-Sluice-Generation-Id";
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
     private static readonly TimeSpan EventsTokenTtl = TimeSpan.FromHours(1);
 
     public static IEndpointRouteBuilder MapGenerationsApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1/generations").WithTags("Generations");
-        group.MapPost("/", CreateAsync).RequireAuthorization(SluicePolicies.Generate)
+        var group = endpoints.MapGroup("/v1/generations").WithTags("Generations").RequireTenant();
+        group.MapPost("/", CreateAsync).RequireAuthorization(SluicePolicies.Generate).WithIdempotencyKey(required: false)
             .AcceptsJson<GenerationBody>().Produces<CreatedView>(StatusCodes.Status202Accepted).ProducesEventStream()
             .ProducesProblems(400, 404, 409, 413, 422);
         group.MapGet("/", ListAsync).RequireAuthorization(SluicePolicies.GenerationRead)
@@ -49,11 +48,7 @@ internal static class GenerationsApi
 
     internal static async Task CreateAsync(HttpContext context, GenerationService generations, SseResponder responder, AccessTokenService tokens, IOptionsMonitor<SluiceOptions> options)
     {
-        if (!context.TryResolveTenant(out var tenant))
-        {
-            await Problem.TenantMismatch().ExecuteAsync(context);
-            return;
-        }
+        var tenant = context.Tenant();
 
         var (body, bytes, bodyError) = await RequestBody.ReadWithBytesAsync(context, RequestJsonContext.Default.GenerationBody);
         var (request, error) = body is null ? (null, bodyError) : GenerationRequestReader.Read(body, options.CurrentValue.Generations);
@@ -63,11 +58,7 @@ internal static class GenerationsApi
             return;
         }
 
-        if (ReadIdempotencyKey(context, out var key) is { } bad)
-        {
-            await bad.ExecuteAsync(context);
-            return;
-        }
+        var key = context.IdempotencyKey();
 
         var outcome = await generations.CreateAsync(tenant, request, key, Hash(bytes), context.Features.Get<TraceIdFeature>()?.TraceId, context.RequestAborted);
         if (Failure(outcome, options.CurrentValue) is { } failure)
@@ -93,10 +84,7 @@ internal static class GenerationsApi
     /// <summary>A fresh access token for an existing generation: a browser watching a long one refreshes before its token expires.</summary>
     internal static async Task<IResult> CreateTokenAsync(string id, HttpContext context, GenerationService generations, AccessTokenService tokens)
     {
-        if (!context.TryResolveTenant(out var tenant))
-        {
-            return Problem.TenantMismatch();
-        }
+        var tenant = context.Tenant();
 
         var (ttl, invalid) = await Streams.StreamsApi.ReadTokenTtlAsync(context);
         if (invalid is not null)
@@ -117,10 +105,7 @@ internal static class GenerationsApi
 
     internal static async Task<IResult> GetAsync(string id, HttpContext context, GenerationService generations, StreamHub hub)
     {
-        if (!context.TryResolveTenant(out var tenant))
-        {
-            return Problem.TenantMismatch();
-        }
+        var tenant = context.Tenant();
 
         var record = GenerationIds.IsValid(id) ? await generations.GetAsync(tenant, id, context.RequestAborted) : null;
         if (record is null)
@@ -134,10 +119,7 @@ internal static class GenerationsApi
 
     internal static async Task<IResult> ListAsync(HttpContext context, GenerationService generations, string? status, int? limit)
     {
-        if (!context.TryResolveTenant(out var tenant))
-        {
-            return Problem.TenantMismatch();
-        }
+        var tenant = context.Tenant();
 
         GenerationStatus? filter = null;
         if (status is not null)
@@ -161,10 +143,7 @@ internal static class GenerationsApi
 
     internal static async Task<IResult> CancelAsync(string id, HttpContext context, GenerationService generations)
     {
-        if (!context.TryResolveTenant(out var tenant))
-        {
-            return Problem.TenantMismatch();
-        }
+        var tenant = context.Tenant();
 
         var outcome = GenerationIds.IsValid(id) ? await generations.CancelAsync(tenant, id, context.RequestAborted) : CancelOutcome.NotFound;
         return outcome switch
@@ -178,11 +157,7 @@ internal static class GenerationsApi
 
     internal static async Task EventsAsync(string id, HttpContext context, GenerationService generations, SseResponder responder, string? format)
     {
-        if (!context.TryResolveTenant(out var tenant))
-        {
-            await Problem.TenantMismatch().ExecuteAsync(context);
-            return;
-        }
+        var tenant = context.Tenant();
 
         var caller = context.GetCaller();
         if (caller.IsToken && caller.TokenResource != AccessTokenService.GenerationResource(id))
@@ -227,25 +202,6 @@ internal static class GenerationsApi
             options.Retry < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : options.Retry),
         _ => null,
     };
-
-    internal static IResult? ReadIdempotencyKey(HttpContext context, out string? key)
-    {
-        key = null;
-        var header = context.Request.Headers[IdempotencyKeyHeader];
-        if (header.Count == 0)
-        {
-            return null;
-        }
-
-        var value = header.ToString();
-        if (value.Length is 0 or > 255 || value.Any(c => c is < '!' or > '~'))
-        {
-            return Problem.BadRequest(ProblemCodes.InvalidIdempotencyKey, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
-        }
-
-        key = value;
-        return null;
-    }
 
     internal static string Hash(byte[] body) => Convert.ToHexStringLower(SHA256.HashData(body));
 

@@ -18,7 +18,7 @@ internal static class PromptsApi
 
     public static IEndpointRouteBuilder MapPromptsApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1/prompts/{promptId}").WithTags("Prompts");
+        var group = endpoints.MapGroup("/v1/prompts/{promptId}").WithTags("Prompts").RequireTenant();
         group.MapPost("/versions", AddVersionAsync).RequireAuthorization(SluicePolicies.Generate)
             .AcceptsJson<VersionRequest>().Produces<VersionView>(StatusCodes.Status201Created).ProducesProblems(400);
         group.MapPost("/versions/{version:int}/approve", ApproveAsync).RequireAuthorization(SluicePolicies.Admin)
@@ -101,11 +101,7 @@ internal static class PromptsApi
 
     private static IResult? Resolve(HttpContext context, string promptId, out string tenant)
     {
-        if (!context.TryResolveTenant(out tenant))
-        {
-            return Problem.TenantMismatch();
-        }
-
+        tenant = context.Tenant();
         return Identifiers.IsValidStreamId(promptId) ? null : Problem.BadRequest(ProblemCodes.InvalidRequest, "The prompt id must match [A-Za-z0-9._:-]{1,128}.");
     }
 

@@ -29,7 +29,7 @@ internal static class ChatCompletionsApi
 {
     public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost("/v1/chat/completions", CompleteAsync).RequireAuthorization(SluicePolicies.Generate)
+        endpoints.MapPost("/v1/chat/completions", CompleteAsync).RequireAuthorization(SluicePolicies.Generate).RequireTenant().WithIdempotencyKey(required: false)
             .AcceptsJson<ChatCompletionBody>().ProducesEventStream(orJson: true).WithTags("OpenAI")
             .OpenAiErrors(400, 404, 409, 413, 422, 429, 502, 503, 504);
         return endpoints;
@@ -37,11 +37,7 @@ internal static class ChatCompletionsApi
 
     internal static async Task CompleteAsync(HttpContext context, GenerationService generations, SseResponder responder, StreamHub hub, IOptionsMonitor<SluiceOptions> options)
     {
-        if (!context.TryResolveTenant(out var tenant))
-        {
-            await ErrorAsync(context, 403, "permission_error", "tenant_mismatch", "X-Tenant-Key must name the credential's own tenant.");
-            return;
-        }
+        var tenant = context.Tenant();
 
         var (body, bytes, bodyError) = await RequestBody.ReadWithBytesAsync(context, RequestJsonContext.Default.ChatCompletionBody);
         var (request, error) = body is null ? (null, bodyError) : GenerationRequestReader.Read(body, options.CurrentValue.Generations);
@@ -54,11 +50,7 @@ internal static class ChatCompletionsApi
         var stream = body!.Stream == true;
         var includeUsage = body.StreamOptions?.IncludeUsage == true;
 
-        if (GenerationsApi.ReadIdempotencyKey(context, out var key) is not null)
-        {
-            await ErrorAsync(context, 400, "invalid_request_error", ProblemCodes.InvalidIdempotencyKey, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
-            return;
-        }
+        var key = context.IdempotencyKey();
 
         var outcome = await generations.CreateAsync(tenant, request, key, GenerationsApi.Hash(bytes), context.Features.Get<TraceIdFeature>()?.TraceId, context.RequestAborted);
         switch (outcome.Kind)

@@ -21,7 +21,7 @@ internal static class ProvidersOpsApi
     {
         var group = endpoints.MapGroup("/v1/ops/llm/providers").RequireAuthorization(SluicePolicies.Admin).WithTags("Operations");
         group.MapGet("/health", Health).Produces<HealthList>();
-        group.MapPost("/{provider}/kill-switch", KillSwitchAsync)
+        group.MapPost("/{provider}/kill-switch", KillSwitchAsync).WithIdempotencyKey(required: true)
             .AcceptsJson<KillRequest>().Produces<HealthView>().ProducesProblems(400, 404, 409, 422);
         return endpoints;
     }
@@ -106,11 +106,7 @@ internal sealed class OpsIdempotency(Sluice.Ops.IOpsIdempotencyStore store, Time
 
     public async Task<IResult> RunAsync(HttpContext context, byte[] body, Func<Task<IResult>> action)
     {
-        var key = context.Request.Headers[Generations.GenerationsApi.IdempotencyKeyHeader].ToString();
-        if (key.Length is 0 or > 255 || key.Any(c => c is < '!' or > '~'))
-        {
-            return Problem.BadRequest(ProblemCodes.IdempotencyKeyRequired, "Mutating ops calls need an Idempotency-Key header of 1 to 255 visible ASCII characters.");
-        }
+        var key = context.IdempotencyKey() ?? throw new InvalidOperationException("WithIdempotencyKey(required: true) lets no request through without a key.");
 
         // The tenant an admin acts on is part of the request: the same key and body for another tenant is another call.
         var hash = Generations.GenerationsApi.Hash(body) + "|" + context.Request.Headers[SluiceCallerExtensions.TenantHeader].ToString();

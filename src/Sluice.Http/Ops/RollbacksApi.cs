@@ -21,6 +21,7 @@ internal static class RollbacksApi
     public static IEndpointRouteBuilder MapRollbacksApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/v1/ops/rollbacks", RollbackAsync).RequireAuthorization(SluicePolicies.Admin)
+            .RequireTenant().WithIdempotencyKey(required: true)
             .AcceptsJson<RollbackRequest>().Produces<RollbackView>().ProducesProblems(400, 404, 409, 422).WithTags("Operations");
         return endpoints;
     }
@@ -30,10 +31,7 @@ internal static class RollbacksApi
         var body = await RequestBody.ReadBytesAsync(context);
         return await idempotency.RunAsync(context, body, async () =>
         {
-            if (!context.TryResolveTenant(out var tenant))
-            {
-                return Problem.Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.", "X-Tenant-Key must name a valid tenant.");
-            }
+            var tenant = context.Tenant();
 
             var (request, error) = RequestBody.Parse(body, RequestJsonContext.Default.RollbackRequest);
             if (error is not null)

@@ -21,7 +21,7 @@ internal static class StreamsApi
 
     public static RouteGroupBuilder MapStreamsApi(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1/streams/{streamId}").WithTags("Streams");
+        var group = endpoints.MapGroup("/v1/streams/{streamId}").WithTags("Streams").RequireTenant();
         group.MapPost("/events", PublishAsync).RequireAuthorization(SluicePolicies.Publish)
             .AcceptsJson<PublishBody>().Produces<PublishResponse>(StatusCodes.Status201Created).ProducesProblems(400, 409, 413);
         group.MapGet("/", GetAsync).RequireAuthorization(SluicePolicies.Read)
@@ -151,7 +151,7 @@ internal static class StreamsApi
         return (ttl, null);
     }
 
-    /// <summary>Validates the stream id and the tenant header; the key of the stream the request names.</summary>
+    /// <summary>Validates the stream id; the key of the stream the request names.</summary>
     private static IResult? Resolve(HttpContext context, string streamId, out StreamKey key)
     {
         key = default;
@@ -160,10 +160,7 @@ internal static class StreamsApi
             return Problem.BadRequest(ProblemCodes.InvalidStreamId, "The stream id must match [A-Za-z0-9._:-]{1,128}.");
         }
 
-        if (!context.TryResolveTenant(out var tenant))
-        {
-            return Problem.TenantMismatch();
-        }
+        var tenant = context.Tenant();
 
         key = new StreamKey(tenant, streamId);
         return null;
