@@ -167,6 +167,25 @@ public sealed class MalformedInputTests : IAsyncLifetime
         Assert.Equal(404, (int)stream.StatusCode);
     }
 
+    [Theory]
+    [InlineData("PUT", "/v1/admin/limits", """{"max_sse_connections":0}""", "max_sse_connections")]
+    [InlineData("POST", "/v1/admin/rate-limit/emergency", """{"burst":5}""", "requests_per_minute")]
+    [InlineData("POST", "/v1/admin/keys", """{"tenant":"t1","roles":[]}""", "roles")]
+    [InlineData("POST", "/v1/admin/sse/broadcast-reconnect", """{"retry_ms":-1}""", "retry_ms")]
+    [InlineData("POST", "/v1/streams/s/tokens", """{"ttl_seconds":86401}""", "ttl_seconds")]
+    public async Task OutOfRangeValue_IsRefusedByItsAnnotation_NamingTheField(string method, string path, string body, string param)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = Body(body, "application/x-www-form-urlencoded") };
+        request.Headers.Add("X-Tenant-Key", "t1");
+        using var response = await _client.SendAsync(request);
+
+        var problem = await response.ProblemAsync(400);
+        Assert.Equal(("invalid_request", param), (problem.GetProperty("code").GetString(), problem.GetProperty("param").GetString()));
+        Assert.Contains(param, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var limits = await _client.GetJsonAsync("/v1/admin/limits");
+        Assert.NotEqual(0, limits.GetProperty("max_sse_connections").GetInt32());
+    }
+
     private HttpClient Tenant()
     {
         var client = _server.CreateClient();

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -35,12 +36,7 @@ internal static partial class AdminApi
             return problem;
         }
 
-        if (request?.RequestsPerMinute is not (>= 1 and <= 1_000_000) || request.Burst is not (>= 1 and <= 1_000_000))
-        {
-            return Problem.BadRequest(ProblemCodes.InvalidRequest, "requests_per_minute and burst are required, each from 1 to 1000000.");
-        }
-
-        var limit = new EmergencyRateLimit(request.RequestsPerMinute.Value, request.Burst.Value, time.GetUtcNow());
+        var limit = new EmergencyRateLimit(request!.RequestsPerMinute!.Value, request.Burst!.Value, time.GetUtcNow());
         var before = EmergencyView.From(controls.Emergency);
         controls.SetEmergency(limit);
         LogEmergency(loggers.CreateLogger(typeof(AdminApi).FullName!), limit.RequestsPerMinute, limit.Burst, context.GetCaller().KeyId);
@@ -101,11 +97,6 @@ internal static partial class AdminApi
             return Problem.BadRequest(ProblemCodes.InvalidRequest, "Give at least one of max_concurrent_generations, max_sse_connections, max_streams_per_tenant.");
         }
 
-        if (request.MaxConcurrentGenerations is < 1 or > 4096 || request.MaxSseConnections is < 1 or > 1_000_000 || request.MaxStreamsPerTenant is < 1 or > 1_000_000)
-        {
-            return Problem.BadRequest(ProblemCodes.InvalidRequest, "max_concurrent_generations must be 1..4096; max_sse_connections and max_streams_per_tenant 1..1000000.");
-        }
-
         var before = LimitsView.From(controls);
         controls.SetLimits(request.MaxConcurrentGenerations, request.MaxSseConnections, request.MaxStreamsPerTenant);
         var view = LimitsView.From(controls);
@@ -126,7 +117,10 @@ internal static partial class AdminApi
     [LoggerMessage(EventId = 7006, Level = LogLevel.Warning, Message = "Runtime limits: generations {MaxConcurrentGenerations}, SSE {MaxSseConnections}, streams per tenant {MaxStreamsPerTenant}, by {ActorKeyId}")]
     private static partial void LogLimits(ILogger logger, int maxConcurrentGenerations, int maxSseConnections, int maxStreamsPerTenant, string actorKeyId);
 
-    internal sealed record EmergencyRequest(int? RequestsPerMinute, int? Burst, string? Reason);
+    internal sealed record EmergencyRequest(
+        [property: Required, Range(1, 1_000_000)] int? RequestsPerMinute,
+        [property: Required, Range(1, 1_000_000)] int? Burst,
+        [property: MaxLength(Ops.Auditor.MaxReasonLength)] string? Reason) : Requests.IAnnotatedBody;
 
     internal sealed record EmergencyView(bool Active, int? RequestsPerMinute, int? Burst, DateTimeOffset? Since)
     {
@@ -137,7 +131,11 @@ internal static partial class AdminApi
 
     internal sealed record ShedView(IReadOnlyList<string> Shed);
 
-    internal sealed record LimitsRequest(int? MaxConcurrentGenerations, int? MaxSseConnections, int? MaxStreamsPerTenant, string? Reason);
+    internal sealed record LimitsRequest(
+        [property: Range(1, 4096)] int? MaxConcurrentGenerations,
+        [property: Range(1, 1_000_000)] int? MaxSseConnections,
+        [property: Range(1, 1_000_000)] int? MaxStreamsPerTenant,
+        [property: MaxLength(Ops.Auditor.MaxReasonLength)] string? Reason) : Requests.IAnnotatedBody;
 
     internal sealed record LimitsView(int MaxConcurrentGenerations, int MaxSseConnections, int MaxStreamsPerTenant)
     {

@@ -39,11 +39,6 @@ internal static partial class AdminApi
 
             if (request?.RetryMs is { } ms)
             {
-                if (ms is < 0 or > 3_600_000)
-                {
-                    return Problem.BadRequest(ProblemCodes.InvalidRequest, "retry_ms must be between 0 and 3600000.");
-                }
-
                 retry = TimeSpan.FromMilliseconds(ms);
             }
         }
@@ -71,7 +66,7 @@ internal static partial class AdminApi
     [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Drain: node stops taking SSE; {Count} responses sent away, by {ActorKeyId}")]
     private static partial void LogDrain(ILogger logger, int count, string actorKeyId);
 
-    internal sealed record BroadcastRequest(long? RetryMs);
+    internal sealed record BroadcastRequest([property: System.ComponentModel.DataAnnotations.Range(0L, 3_600_000L)] long? RetryMs) : Requests.IAnnotatedBody;
 
     internal sealed record BroadcastResponse(int Connections, long RetryMs);
 

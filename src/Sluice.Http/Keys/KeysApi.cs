@@ -53,11 +53,6 @@ internal static partial class KeysApi
             roles |= role;
         }
 
-        if (request.Name is { Length: > 200 })
-        {
-            return Problem.BadRequest(ProblemCodes.InvalidRequest, "'name' must be at most 200 characters.");
-        }
-
         if (request.ExpiresAt is { } expires && expires <= time.GetUtcNow())
         {
             return Problem.BadRequest(ProblemCodes.InvalidRequest, "'expires_at' must be in the future.");
@@ -98,7 +93,11 @@ internal static partial class KeysApi
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Key {KeyId} revoked by {ActorKeyId}")]
     private static partial void LogRevoked(ILogger logger, string keyId, string actorKeyId);
 
-    internal sealed record CreateKeyRequest(string? Tenant, string?[]? Roles, string? Name, DateTimeOffset? ExpiresAt);
+    internal sealed record CreateKeyRequest(
+        [property: System.ComponentModel.DataAnnotations.Required] string? Tenant,
+        [property: System.ComponentModel.DataAnnotations.Required, System.ComponentModel.DataAnnotations.MinLength(1)] string?[]? Roles,
+        [property: System.ComponentModel.DataAnnotations.MaxLength(200)] string? Name,
+        DateTimeOffset? ExpiresAt) : Requests.IAnnotatedBody;
 
     internal sealed record KeyList(KeyView[] Keys);
 

@@ -11,6 +11,9 @@ internal sealed class Auditor(IAuditLog log, TimeProvider time)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    /// <summary>The longest <c>reason</c> a lever takes: it is stored on every audit row.</summary>
+    public const int MaxReasonLength = 1000;
+
     public ValueTask<AuditEntry> RecordAsync(HttpContext context, string action, string target, string? reason = null, object? before = null, object? after = null)
     {
         var caller = context.GetCaller();

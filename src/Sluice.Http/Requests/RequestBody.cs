@@ -30,6 +30,40 @@ internal static class RequestBody
         return error is null ? (value, null) : (null, Problem.BadRequest(error));
     }
 
+    /// <summary>
+    /// The record's DataAnnotations (<see cref="System.ComponentModel.DataAnnotations.Validator"/>), for the bodies
+    /// that carry them. Not .NET 10's <c>AddValidation()</c>: its source generator in 10.0.x skips internal types
+    /// (dotnet/aspnetcore#64435, fixed after 10.0), and the request records are internal.
+    /// </summary>
+    private static BodyError? Validate(object value)
+    {
+        if (value is not IAnnotatedBody)
+        {
+            return null;
+        }
+
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        if (System.ComponentModel.DataAnnotations.Validator.TryValidateObject(value, new(value), results, validateAllProperties: true))
+        {
+            return null;
+        }
+
+        var first = results[0];
+        var member = first.MemberNames.FirstOrDefault() ?? "";
+        var param = JsonPath(member);
+        return new BodyError(ProblemCodes.InvalidRequest, (first.ErrorMessage ?? "The value is not valid.").Replace(member, param, StringComparison.Ordinal), param);
+    }
+
+    /// <summary><c>Messages[0].ToolCallId</c> as the wire names it: <c>messages[0].tool_call_id</c>.</summary>
+    private static string JsonPath(string path) =>
+        string.Join('.', path.Split('.').Select(segment =>
+        {
+            var bracket = segment.IndexOf('[', StringComparison.Ordinal);
+            return bracket < 0
+                ? JsonNamingPolicy.SnakeCaseLower.ConvertName(segment)
+                : JsonNamingPolicy.SnakeCaseLower.ConvertName(segment[..bracket]) + segment[bracket..];
+        }));
+
     /// <summary>The raw bytes, where the body is replayed or hashed (operations' <c>Idempotency-Key</c>).</summary>
     public static async Task<byte[]> ReadBytesAsync(HttpContext context)
     {
@@ -53,7 +87,12 @@ internal static class RequestBody
         try
         {
             var value = JsonSerializer.Deserialize(bytes, type);
-            return value is null ? (null, new BodyError(ProblemCodes.InvalidRequest, "The body must be a JSON object.")) : (value, null);
+            if (value is null)
+            {
+                return (null, new BodyError(ProblemCodes.InvalidRequest, "The body must be a JSON object."));
+            }
+
+            return Validate(value) is { } invalid ? (null, invalid) : (value, null);
         }
         catch (JsonException ex)
         {

@@ -140,11 +140,6 @@ internal static class StreamsApi
 
         if (request?.TtlSeconds is { } seconds)
         {
-            if (seconds is < 1 or > 86400)
-            {
-                return (ttl, Problem.BadRequest(ProblemCodes.InvalidRequest, "ttl_seconds must be between 1 and 86400."));
-            }
-
             ttl = TimeSpan.FromSeconds(seconds);
         }
 
@@ -168,7 +163,7 @@ internal static class StreamsApi
 
     internal sealed record PublishResponse(long[] Ids);
 
-    internal sealed record TokenRequest(int? TtlSeconds);
+    internal sealed record TokenRequest([property: System.ComponentModel.DataAnnotations.Range(1, 86400)] int? TtlSeconds) : Requests.IAnnotatedBody;
 
     internal sealed record TokenResponse(string AccessToken, string EventsUrl, DateTimeOffset ExpiresAt);
 
