@@ -127,7 +127,7 @@ internal static partial class AdminApi
         public static EmergencyView From(EmergencyRateLimit? l) => new(l is not null, l?.RequestsPerMinute, l?.Burst, l?.Since);
     }
 
-    internal sealed record CircuitBreakerRequest(string[]? Endpoints, string? Action, string? Reason);
+    internal sealed record CircuitBreakerRequest(string[]? Endpoints, string? Action, [property: MaxLength(Ops.Auditor.MaxReasonLength)] string? Reason) : Requests.IAnnotatedBody;
 
     internal sealed record ShedView(IReadOnlyList<string> Shed);
 

@@ -75,7 +75,8 @@ internal static class ProvidersOpsApi
         });
     }
 
-    internal sealed record KillRequest(string? Action, string? Reason, int? EffectiveSeconds);
+    internal sealed record KillRequest(string? Action, [property: System.ComponentModel.DataAnnotations.MaxLength(Auditor.MaxReasonLength)] string? Reason, int? EffectiveSeconds)
+        : Requests.IAnnotatedBody;
 
     internal sealed record HealthList(HealthView[] Providers);
 

@@ -56,7 +56,8 @@ internal static class RollbacksApi
         });
     }
 
-    internal sealed record RollbackRequest(string? TargetType, string? TargetId, int? ToVersion, string? Reason);
+    internal sealed record RollbackRequest(string? TargetType, string? TargetId, int? ToVersion, [property: System.ComponentModel.DataAnnotations.MaxLength(Auditor.MaxReasonLength)] string? Reason)
+        : Requests.IAnnotatedBody;
 
     internal sealed record RollbackView(string TargetType, string TargetId, int? FromVersion, int ActiveVersion);
 }
