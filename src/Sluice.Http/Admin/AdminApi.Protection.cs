@@ -2,6 +2,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Sluice.Http.Auth;
@@ -28,7 +30,7 @@ internal static partial class AdminApi
         group.MapGet("/limits", (RuntimeControls c) => TypedResults.Ok(LimitsView.From(c)));
     }
 
-    internal static async Task<IResult> SetEmergencyAsync(HttpContext context, RuntimeControls controls, TimeProvider time, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<Results<Ok<EmergencyView>, ProblemResult>> SetEmergencyAsync(HttpContext context, RuntimeControls controls, TimeProvider time, ILoggerFactory loggers, Ops.Auditor auditor)
     {
         var (request, problem) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.EmergencyRequest);
         if (problem is not null)
@@ -44,7 +46,7 @@ internal static partial class AdminApi
         return TypedResults.Ok(EmergencyView.From(limit));
     }
 
-    internal static async Task<IResult> LiftEmergencyAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<Ok<EmergencyView>> LiftEmergencyAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
     {
         var before = EmergencyView.From(controls.Emergency);
         controls.SetEmergency(null);
@@ -53,9 +55,9 @@ internal static partial class AdminApi
         return TypedResults.Ok(EmergencyView.From(null));
     }
 
-    internal static IResult GetEmergency(RuntimeControls controls) => TypedResults.Ok(EmergencyView.From(controls.Emergency));
+    internal static Ok<EmergencyView> GetEmergency(RuntimeControls controls) => TypedResults.Ok(EmergencyView.From(controls.Emergency));
 
-    internal static async Task<IResult> CircuitBreakerAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<Results<Ok<ShedView>, ProblemResult>> CircuitBreakerAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
     {
         var (request, problem) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.CircuitBreakerRequest);
         if (problem is not null)
@@ -84,7 +86,7 @@ internal static partial class AdminApi
         return TypedResults.Ok(new ShedView(shed));
     }
 
-    internal static async Task<IResult> SetLimitsAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<Results<Ok<LimitsView>, ProblemResult>> SetLimitsAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
     {
         var (request, problem) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.LimitsRequest);
         if (problem is not null)

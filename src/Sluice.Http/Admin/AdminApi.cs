@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -26,7 +28,7 @@ internal static partial class AdminApi
         return group;
     }
 
-    internal static async Task<IResult> BroadcastReconnectAsync(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<Results<JsonHttpResult<BroadcastResponse>, ProblemResult>> BroadcastReconnectAsync(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers, Ops.Auditor auditor)
     {
         var retry = options.CurrentValue.Retry;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
@@ -50,7 +52,7 @@ internal static partial class AdminApi
         return TypedResults.Json(response, statusCode: StatusCodes.Status202Accepted);
     }
 
-    internal static async Task<IResult> DrainAsync(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<JsonHttpResult<DrainResponse>> DrainAsync(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers, Ops.Auditor auditor)
     {
         var wasDraining = hub.IsDraining;
         var count = hub.Drain(options.CurrentValue.Retry);

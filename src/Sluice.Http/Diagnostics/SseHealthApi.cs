@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Sluice.Fanout;
 using Sluice.Http.Auth;
@@ -17,7 +18,7 @@ internal static class SseHealthApi
     public static RouteHandlerBuilder MapSseHealth(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGet("/v1/sse/health", GetAsync).RequireAuthorization(SluicePolicies.Any).Produces<SseHealth>().WithTags("Health");
 
-    internal static async Task<IResult> GetAsync(HttpContext context, StreamHub hub)
+    internal static async Task<Ok<SseHealth>> GetAsync(HttpContext context, StreamHub hub)
     {
         var age = hub.LastEventAge.TotalSeconds;
         var storeUp = true;

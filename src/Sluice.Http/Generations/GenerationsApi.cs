@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Sluice.Configuration;
@@ -82,7 +84,7 @@ internal static class GenerationsApi
     }
 
     /// <summary>A fresh access token for an existing generation: a browser watching a long one refreshes before its token expires.</summary>
-    internal static async Task<IResult> CreateTokenAsync(string id, HttpContext context, GenerationService generations, AccessTokenService tokens)
+    internal static async Task<Results<Ok<Streams.StreamsApi.TokenResponse>, ProblemResult>> CreateTokenAsync(string id, HttpContext context, GenerationService generations, AccessTokenService tokens)
     {
         var tenant = context.Tenant();
 
@@ -103,7 +105,7 @@ internal static class GenerationsApi
         return TypedResults.Ok(new Streams.StreamsApi.TokenResponse(token, url, expiresAt));
     }
 
-    internal static async Task<IResult> GetAsync(string id, HttpContext context, GenerationService generations, StreamHub hub)
+    internal static async Task<Results<Ok<GenerationView>, ProblemResult>> GetAsync(string id, HttpContext context, GenerationService generations, StreamHub hub)
     {
         var tenant = context.Tenant();
 
@@ -117,7 +119,7 @@ internal static class GenerationsApi
         return TypedResults.Ok(GenerationView.From(record, info?.LastId));
     }
 
-    internal static async Task<IResult> ListAsync(HttpContext context, GenerationService generations, string? status, int? limit)
+    internal static async Task<Results<Ok<ListView>, ProblemResult>> ListAsync(HttpContext context, GenerationService generations, string? status, int? limit)
     {
         var tenant = context.Tenant();
 
@@ -141,7 +143,7 @@ internal static class GenerationsApi
         return TypedResults.Ok(new ListView([.. list.Select(r => GenerationView.From(r, null))]));
     }
 
-    internal static async Task<IResult> CancelAsync(string id, HttpContext context, GenerationService generations)
+    internal static async Task<Results<JsonHttpResult<CancelView>, ProblemResult>> CancelAsync(string id, HttpContext context, GenerationService generations)
     {
         var tenant = context.Tenant();
 
@@ -184,7 +186,7 @@ internal static class GenerationsApi
         await responder.ServeAsync(context, record.StreamKey, wire, record.Status.IsFinished() ? null : Pending(record));
     }
 
-    internal static IResult Models(GenerationService generations) =>
+    internal static Ok<ModelList> Models(GenerationService generations) =>
         TypedResults.Ok(new ModelList("list", [.. generations.Catalog.List().Select(r =>
             new ModelView(r.Name, "model", 0, r.OwnedBy, [.. r.Chain.Select(t => t.Name)]))]));
 
@@ -192,7 +194,7 @@ internal static class GenerationsApi
     internal static StreamInfo Pending(GenerationRecord record) =>
         new(record.StreamKey.StreamId, false, 1, 0, record.CreatedAt, null, record.CreatedAt);
 
-    internal static IResult? Failure(CreateOutcome outcome, SluiceOptions options) => outcome.Kind switch
+    internal static ProblemResult? Failure(CreateOutcome outcome, SluiceOptions options) => outcome.Kind switch
     {
         CreateKind.Invalid => Problem.BadRequest(outcome.Code!, outcome.Message!),
         CreateKind.Conflict => Problem.Result(StatusCodes.Status422UnprocessableEntity, outcome.Code!, "The Idempotency-Key was reused.", outcome.Message),

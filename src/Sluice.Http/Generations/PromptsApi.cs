@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Sluice.Generations;
 using Sluice.Http.Auth;
@@ -28,7 +30,7 @@ internal static class PromptsApi
         return endpoints;
     }
 
-    internal static async Task<IResult> AddVersionAsync(string promptId, HttpContext context, IPromptStore prompts, GenerationService generations, TimeProvider time)
+    internal static async Task<Results<JsonHttpResult<VersionView>, ProblemResult>> AddVersionAsync(string promptId, HttpContext context, IPromptStore prompts, GenerationService generations, TimeProvider time)
     {
         if (Resolve(context, promptId, out var tenant) is { } problem)
         {
@@ -69,7 +71,7 @@ internal static class PromptsApi
 
     internal sealed record VersionRequest(string? Template, string? Model, JsonElement? Params);
 
-    internal static async Task<IResult> ApproveAsync(string promptId, int version, HttpContext context, IPromptStore prompts, Ops.Auditor auditor)
+    internal static async Task<Results<Ok<ApprovedView>, ProblemResult>> ApproveAsync(string promptId, int version, HttpContext context, IPromptStore prompts, Ops.Auditor auditor)
     {
         if (Resolve(context, promptId, out var tenant) is { } problem)
         {
@@ -86,7 +88,7 @@ internal static class PromptsApi
         return TypedResults.Ok(new ApprovedView(promptId, version));
     }
 
-    internal static async Task<IResult> GetAsync(string promptId, HttpContext context, IPromptStore prompts)
+    internal static async Task<Results<Ok<PromptView>, ProblemResult>> GetAsync(string promptId, HttpContext context, IPromptStore prompts)
     {
         if (Resolve(context, promptId, out var tenant) is { } problem)
         {
@@ -99,7 +101,7 @@ internal static class PromptsApi
             : TypedResults.Ok(new PromptView(prompt.Id, prompt.ActiveVersion, [.. prompt.Versions.Select(VersionView.From)]));
     }
 
-    private static IResult? Resolve(HttpContext context, string promptId, out string tenant)
+    private static ProblemResult? Resolve(HttpContext context, string promptId, out string tenant)
     {
         tenant = context.Tenant();
         return Identifiers.IsValidStreamId(promptId) ? null : Problem.BadRequest(ProblemCodes.InvalidRequest, "The prompt id must match [A-Za-z0-9._:-]{1,128}.");

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Sluice.Http.Auth;
@@ -24,7 +26,7 @@ internal static partial class KeysApi
         return group;
     }
 
-    internal static async Task<IResult> CreateAsync(HttpContext context, ApiKeyService keys, TimeProvider time, ILoggerFactory loggers, Sluice.Http.Ops.Auditor auditor)
+    internal static async Task<Results<JsonHttpResult<KeyView>, ProblemResult>> CreateAsync(HttpContext context, ApiKeyService keys, TimeProvider time, ILoggerFactory loggers, Sluice.Http.Ops.Auditor auditor)
     {
         var (request, bad) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.CreateKeyRequest);
         if (bad is not null)
@@ -64,7 +66,7 @@ internal static partial class KeysApi
         return TypedResults.Json(KeyView.From(record, secret), statusCode: StatusCodes.Status201Created);
     }
 
-    internal static async Task<IResult> ListAsync(HttpContext context, ApiKeyService keys, string? tenant)
+    internal static async Task<Results<Ok<KeyList>, ProblemResult>> ListAsync(HttpContext context, ApiKeyService keys, string? tenant)
     {
         if (tenant is not null && !Identifiers.IsValidTenant(tenant))
         {
@@ -75,7 +77,7 @@ internal static partial class KeysApi
         return TypedResults.Ok(new KeyList([.. list.Select(k => KeyView.From(k, null))]));
     }
 
-    internal static async Task<IResult> RevokeAsync(string id, HttpContext context, ApiKeyService keys, ILoggerFactory loggers, Sluice.Http.Ops.Auditor auditor)
+    internal static async Task<Results<NoContent, ProblemResult>> RevokeAsync(string id, HttpContext context, ApiKeyService keys, ILoggerFactory loggers, Sluice.Http.Ops.Auditor auditor)
     {
         if (!await keys.RevokeAsync(id, context.RequestAborted))
         {

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Sluice.Audit;
 using Sluice.Http.Auth;
@@ -19,7 +21,7 @@ internal static class AuditApi
         return endpoints;
     }
 
-    internal static async Task<IResult> QueryAsync(HttpContext context, IAuditLog audit, TimeProvider time, DateTimeOffset? from, DateTimeOffset? to, int? page, int? size)
+    internal static async Task<Results<Ok<AuditPage>, ProblemResult>> QueryAsync(HttpContext context, IAuditLog audit, TimeProvider time, DateTimeOffset? from, DateTimeOffset? to, int? page, int? size)
     {
         var now = time.GetUtcNow();
         var start = from ?? now.AddDays(-30);

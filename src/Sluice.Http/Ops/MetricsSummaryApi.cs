@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
@@ -18,7 +20,7 @@ internal static class MetricsSummaryApi
         return endpoints;
     }
 
-    internal static async Task<IResult> SummaryAsync(HttpContext context, OpsMetricsFlusher flusher, IOpsMetricsStore store, int? limit)
+    internal static async Task<Results<Ok<Summary>, ProblemResult>> SummaryAsync(HttpContext context, OpsMetricsFlusher flusher, IOpsMetricsStore store, int? limit)
     {
         if (limit is < 1 or > 1000)
         {

@@ -2,6 +2,8 @@ using Microsoft.Extensions.Options;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Sluice.Configuration;
 using Sluice.Generations;
@@ -26,10 +28,10 @@ internal static class ProvidersOpsApi
         return endpoints;
     }
 
-    internal static IResult Health(IModelCatalog catalog, ProviderResilience resilience, bool? verbose) =>
+    internal static Ok<HealthList> Health(IModelCatalog catalog, ProviderResilience resilience, bool? verbose) =>
         TypedResults.Ok(new HealthList([.. catalog.Providers.Select(p => HealthView.From(resilience.StateOf(p), verbose == true, catalog))]));
 
-    internal static async Task<IResult> KillSwitchAsync(string provider, HttpContext context, IModelCatalog catalog, ProviderResilience resilience, OpsIdempotency idempotency, Auditor auditor, Sluice.Ops.TraceRecorder traces)
+    internal static async Task<Results<OpsIdempotency.Replay, ProblemResult>> KillSwitchAsync(string provider, HttpContext context, IModelCatalog catalog, ProviderResilience resilience, OpsIdempotency idempotency, Auditor auditor, Sluice.Ops.TraceRecorder traces)
     {
         var body = await RequestBody.ReadBytesAsync(context);
         return await idempotency.RunAsync(context, body, async () =>
@@ -105,7 +107,7 @@ internal sealed class OpsIdempotency(Sluice.Ops.IOpsIdempotencyStore store, Time
     /// <summary>An unfinished claim older than this belongs to a call whose node died; the same request may run again.</summary>
     private static readonly TimeSpan PendingLease = TimeSpan.FromMinutes(1);
 
-    public async Task<IResult> RunAsync(HttpContext context, byte[] body, Func<Task<IResult>> action)
+    public async Task<Results<Replay, ProblemResult>> RunAsync(HttpContext context, byte[] body, Func<Task<IResult>> action)
     {
         var key = context.IdempotencyKey() ?? throw new InvalidOperationException("WithIdempotencyKey(required: true) lets no request through without a key.");
 
@@ -192,7 +194,8 @@ internal sealed class OpsIdempotency(Sluice.Ops.IOpsIdempotencyStore store, Time
         return new Sluice.Ops.OpsStoredResponse(context.Response.StatusCode, context.Response.ContentType, buffer.ToArray());
     }
 
-    private sealed class Replay(Sluice.Ops.OpsStoredResponse stored) : IResult
+    /// <summary>The stored answer of an ops call, written again byte for byte on a replay.</summary>
+    internal sealed class Replay(Sluice.Ops.OpsStoredResponse stored) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Sluice.Generations;
 using Sluice.Http.Auth;
@@ -26,7 +28,7 @@ internal static class RollbacksApi
         return endpoints;
     }
 
-    internal static async Task<IResult> RollbackAsync(HttpContext context, IPromptStore prompts, OpsIdempotency idempotency, Auditor auditor)
+    internal static async Task<Results<OpsIdempotency.Replay, ProblemResult>> RollbackAsync(HttpContext context, IPromptStore prompts, OpsIdempotency idempotency, Auditor auditor)
     {
         var body = await RequestBody.ReadBytesAsync(context);
         return await idempotency.RunAsync(context, body, async () =>

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Sluice.Http.Auth;
 using Sluice.Http.Problems;
@@ -21,7 +23,7 @@ internal static class TracesApi
         return endpoints;
     }
 
-    internal static async Task<IResult> SearchAsync(HttpContext context, ITraceLog traces, TimeProvider time, string? keyword, DateTimeOffset? from, DateTimeOffset? to, int? page, int? size)
+    internal static async Task<Results<Ok<TracePage>, ProblemResult>> SearchAsync(HttpContext context, ITraceLog traces, TimeProvider time, string? keyword, DateTimeOffset? from, DateTimeOffset? to, int? page, int? size)
     {
         var now = time.GetUtcNow();
         var start = from ?? now.AddDays(-30);

@@ -8,7 +8,7 @@ internal static class Problem
 {
     public const string TypeBase = "https://sluice.dev/problems/";
 
-    public static IResult Result(int status, string code, string title, string? detail = null, TimeSpan? retryAfter = null) =>
+    public static ProblemResult Result(int status, string code, string title, string? detail = null, TimeSpan? retryAfter = null) =>
         new ProblemResult(Create(status, code, title, detail), retryAfter);
 
     public static ProblemDetails Create(int status, string code, string title, string? detail) => new()
@@ -24,11 +24,11 @@ internal static class Problem
         Result(status, code, title, detail, retryAfter).ExecuteAsync(context);
 
     /// <summary>A body that does not parse as JSON, with the parser's position.</summary>
-    public static IResult InvalidJson(System.Text.Json.JsonException exception) =>
+    public static ProblemResult InvalidJson(System.Text.Json.JsonException exception) =>
         BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + exception.Message);
 
     /// <summary>A refused body, naming the field it is about as <c>param</c> (the OpenAI surface's name for it).</summary>
-    public static IResult BadRequest(Requests.BodyError error)
+    public static ProblemResult BadRequest(Requests.BodyError error)
     {
         var problem = Create(StatusCodes.Status400BadRequest, error.Code, "The request is not valid.", error.Message);
         if (error.Param is not null)
@@ -39,15 +39,16 @@ internal static class Problem
         return new ProblemResult(problem, null);
     }
 
-    public static IResult BadRequest(string code, string detail) => Result(StatusCodes.Status400BadRequest, code, "The request is not valid.", detail);
+    public static ProblemResult BadRequest(string code, string detail) => Result(StatusCodes.Status400BadRequest, code, "The request is not valid.", detail);
 
     /// <summary><c>X-Tenant-Key</c> names another tenant than a tenant key's own (or an invalid one for an admin key).</summary>
-    public static IResult TenantMismatch() =>
+    public static ProblemResult TenantMismatch() =>
         Result(StatusCodes.Status403Forbidden, ProblemCodes.TenantMismatch, "Forbidden.", "X-Tenant-Key must name the credential's own tenant.");
 
-    public static IResult NotFound(string what) => Result(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found.", what + " does not exist.");
+    public static ProblemResult NotFound(string what) => Result(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found.", what + " does not exist.");
 
-    private sealed class ProblemResult(ProblemDetails problem, TimeSpan? retryAfter) : IResult
+    /// <summary>A problem response: one type, so handlers can name it in <c>Results&lt;...&gt;</c>.</summary>
+    internal sealed class ProblemResult(ProblemDetails problem, TimeSpan? retryAfter) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {

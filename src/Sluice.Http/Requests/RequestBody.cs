@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Sluice.Http.Problems;
 
 namespace Sluice.Http.Requests;
@@ -17,7 +19,7 @@ internal static class RequestBody
     /// A body into <typeparamref name="T"/>, or the problem to answer. An optional body may be absent (no bytes):
     /// then both are null.
     /// </summary>
-    public static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, bool optional = false)
+    public static async Task<(T? Value, ProblemResult? Problem)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, bool optional = false)
         where T : class
     {
         var bytes = await ReadBytesAsync(context);

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Sluice.Configuration;
@@ -33,7 +35,7 @@ internal static class StreamsApi
         return group;
     }
 
-    internal static async Task<IResult> PublishAsync(string streamId, HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options)
+    internal static async Task<Results<JsonHttpResult<PublishResponse>, ProblemResult>> PublishAsync(string streamId, HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options)
     {
         if (Resolve(context, streamId, out var key) is { } problem)
         {
@@ -70,7 +72,7 @@ internal static class StreamsApi
         }
     }
 
-    internal static async Task<IResult> GetAsync(string streamId, HttpContext context, StreamHub hub)
+    internal static async Task<Results<Ok<StreamView>, ProblemResult>> GetAsync(string streamId, HttpContext context, StreamHub hub)
     {
         if (Resolve(context, streamId, out var key) is { } problem)
         {
@@ -100,7 +102,7 @@ internal static class StreamsApi
         await responder.ServeAsync(context, key);
     }
 
-    internal static async Task<IResult> CreateTokenAsync(string streamId, HttpContext context, StreamHub hub, AccessTokenService tokens)
+    internal static async Task<Results<Ok<TokenResponse>, ProblemResult>> CreateTokenAsync(string streamId, HttpContext context, StreamHub hub, AccessTokenService tokens)
     {
         if (Resolve(context, streamId, out var key) is { } problem)
         {
@@ -124,7 +126,7 @@ internal static class StreamsApi
     }
 
     /// <summary>The optional <c>{"ttl_seconds": 1..86400}</c> of a token request (default 900 s).</summary>
-    internal static async Task<(TimeSpan Ttl, IResult? Problem)> ReadTokenTtlAsync(HttpContext context)
+    internal static async Task<(TimeSpan Ttl, ProblemResult? Problem)> ReadTokenTtlAsync(HttpContext context)
     {
         var ttl = TimeSpan.FromSeconds(900);
         if (context.Request.ContentLength is not > 0 && context.Request.Headers.TransferEncoding.Count == 0)
@@ -147,7 +149,7 @@ internal static class StreamsApi
     }
 
     /// <summary>Validates the stream id; the key of the stream the request names.</summary>
-    private static IResult? Resolve(HttpContext context, string streamId, out StreamKey key)
+    private static ProblemResult? Resolve(HttpContext context, string streamId, out StreamKey key)
     {
         key = default;
         if (!Identifiers.IsValidStreamId(streamId))
