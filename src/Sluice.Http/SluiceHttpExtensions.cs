@@ -158,7 +158,8 @@ public static class SluiceHttpExtensions
 
         endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
-        endpoints.MapFallback(static () => Problem.Result(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found.", "No such endpoint."));
+        // "{*path}", not the default "{*path:nonfile}": a path that looks like a file (/x.yaml) is still a problem+json 404.
+        endpoints.MapFallback("{*path}", static () => Problem.Result(StatusCodes.Status404NotFound, ProblemCodes.NotFound, "Not found.", "No such endpoint."));
         return endpoints;
     }
 }

@@ -21,12 +21,12 @@ internal static partial class AdminApi
 
     internal static void MapProtection(RouteGroupBuilder group)
     {
-        group.MapPost("/rate-limit/emergency", SetEmergencyAsync).AcceptsJson<EmergencyRequest>().Produces<EmergencyView>().ProducesProblems(400);
-        group.MapDelete("/rate-limit/emergency", LiftEmergencyAsync).Produces<EmergencyView>();
-        group.MapGet("/rate-limit/emergency", GetEmergency).Produces<EmergencyView>();
-        group.MapPost("/circuit-breaker", CircuitBreakerAsync).AcceptsJson<CircuitBreakerRequest>().Produces<ShedView>().ProducesProblems(400);
+        group.MapPost("/rate-limit/emergency", SetEmergencyAsync).AcceptsJson<EmergencyRequest>().ProducesProblems(400);
+        group.MapDelete("/rate-limit/emergency", LiftEmergencyAsync);
+        group.MapGet("/rate-limit/emergency", GetEmergency);
+        group.MapPost("/circuit-breaker", CircuitBreakerAsync).AcceptsJson<CircuitBreakerRequest>().ProducesProblems(400);
         group.MapGet("/circuit-breaker", (RuntimeControls c) => TypedResults.Ok(new ShedView(c.ShedEndpoints)));
-        group.MapPut("/limits", SetLimitsAsync).AcceptsJson<LimitsRequest>().Produces<LimitsView>().ProducesProblems(400);
+        group.MapPut("/limits", SetLimitsAsync).AcceptsJson<LimitsRequest>().ProducesProblems(400);
         group.MapGet("/limits", (RuntimeControls c) => TypedResults.Ok(LimitsView.From(c)));
     }
 
@@ -94,7 +94,7 @@ internal static partial class AdminApi
             return problem;
         }
 
-        if (request is null || (request.MaxConcurrentGenerations is null && request.MaxSseConnections is null && request.MaxStreamsPerTenant is null))
+        if (request!.MaxConcurrentGenerations is null && request.MaxSseConnections is null && request.MaxStreamsPerTenant is null)
         {
             return Problem.BadRequest(ProblemCodes.InvalidRequest, "Give at least one of max_concurrent_generations, max_sse_connections, max_streams_per_tenant.");
         }

@@ -16,7 +16,7 @@ namespace Sluice.Http.Diagnostics;
 internal static class SseHealthApi
 {
     public static RouteHandlerBuilder MapSseHealth(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet("/v1/sse/health", GetAsync).RequireAuthorization(SluicePolicies.Any).Produces<SseHealth>().WithTags("Health");
+        endpoints.MapGet("/v1/sse/health", GetAsync).RequireAuthorization(SluicePolicies.Any).WithTags("Health");
 
     internal static async Task<Ok<SseHealth>> GetAsync(HttpContext context, StreamHub hub)
     {

@@ -18,7 +18,9 @@ namespace Sluice.Http.Documentation;
 internal static class SluiceOpenApi
 {
     public const string DocumentName = "v1";
-    public const string Route = "/openapi/{documentName}.json";
+    // The one document at its literal path: with a {documentName} parameter, /openapi/v2.json would get the
+    // generator's text/plain 404 instead of Sluice's problem.
+    public const string Route = "/openapi/v1.json";
     private const string Bearer = "bearer";
     private const string AccessToken = "access_token";
     private const string ProblemSchema = "Problem";

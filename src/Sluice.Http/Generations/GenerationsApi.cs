@@ -35,16 +35,16 @@ internal static class GenerationsApi
             .AcceptsJson<GenerationBody>().Produces<CreatedView>(StatusCodes.Status202Accepted).ProducesEventStream()
             .ProducesProblems(400, 404, 409, 413, 422);
         group.MapGet("/", ListAsync).RequireAuthorization(SluicePolicies.GenerationRead)
-            .Produces<ListView>().ProducesProblems(400);
+            .ProducesProblems(400);
         group.MapGet("/{id}", GetAsync).RequireAuthorization(SluicePolicies.GenerationRead)
-            .Produces<GenerationView>().ProducesProblems(404);
+            .ProducesProblems(404);
         group.MapPost("/{id}/cancel", CancelAsync).RequireAuthorization(SluicePolicies.Generate)
             .Produces<CancelView>(StatusCodes.Status202Accepted).ProducesProblems(404, 409);
         group.MapPost("/{id}/tokens", CreateTokenAsync).RequireAuthorization(SluicePolicies.GenerationRead)
-            .AcceptsJson<Streams.StreamsApi.TokenRequest>(optional: true).Produces<Streams.StreamsApi.TokenResponse>().ProducesProblems(400, 404);
+            .AcceptsJson<Streams.StreamsApi.TokenRequest>(optional: true).ProducesProblems(400, 404);
         group.MapGet("/{id}/events", EventsAsync).RequireAuthorization(SluicePolicies.GenerationEvents)
             .ProducesEventStream().Produces(StatusCodes.Status204NoContent).ProducesProblems(400, 404);
-        endpoints.MapGet("/v1/models", Models).RequireAuthorization(SluicePolicies.Any).Produces<ModelList>().WithTags("Generations");
+        endpoints.MapGet("/v1/models", Models).RequireAuthorization(SluicePolicies.Any).WithTags("Generations");
         return endpoints;
     }
 

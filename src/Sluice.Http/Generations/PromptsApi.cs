@@ -24,9 +24,9 @@ internal static class PromptsApi
         group.MapPost("/versions", AddVersionAsync).RequireAuthorization(SluicePolicies.Generate)
             .AcceptsJson<VersionRequest>().Produces<VersionView>(StatusCodes.Status201Created).ProducesProblems(400);
         group.MapPost("/versions/{version:int}/approve", ApproveAsync).RequireAuthorization(SluicePolicies.Admin)
-            .Produces<ApprovedView>().ProducesProblems(400, 404);
+            .ProducesProblems(400, 404);
         group.MapGet("/", GetAsync).RequireAuthorization(SluicePolicies.Generate)
-            .Produces<PromptView>().ProducesProblems(400, 404);
+            .ProducesProblems(400, 404);
         return endpoints;
     }
 

@@ -43,7 +43,7 @@ internal static class ChatCompletionsApi
         var (request, error) = body is null ? (null, bodyError) : GenerationRequestReader.Read(body, options.CurrentValue.Generations);
         if (request is null)
         {
-            await ErrorAsync(context, 400, "invalid_request_error", error!.Code, error.Message, error.Param);
+            await OpenAiError.WriteAsync(context, 400, "invalid_request_error", error!.Code, error.Message, error.Param);
             return;
         }
 
@@ -56,19 +56,19 @@ internal static class ChatCompletionsApi
         switch (outcome.Kind)
         {
             case CreateKind.Invalid:
-                await ErrorAsync(context, outcome.Code == ProblemCodes.UnknownModel ? 404 : 400, "invalid_request_error", outcome.Code!, outcome.Message!,
+                await OpenAiError.WriteAsync(context, outcome.Code == ProblemCodes.UnknownModel ? 404 : 400, "invalid_request_error", outcome.Code!, outcome.Message!,
                     outcome.Code == ProblemCodes.UnknownModel ? "model" : null);
                 return;
             case CreateKind.Conflict:
-                await ErrorAsync(context, 422, "invalid_request_error", outcome.Code!, outcome.Message!);
+                await OpenAiError.WriteAsync(context, 422, "invalid_request_error", outcome.Code!, outcome.Message!);
                 return;
             case CreateKind.QuotaExceeded:
                 context.Response.Headers.RetryAfter = "1";
-                await ErrorAsync(context, 429, "rate_limit_error", outcome.Code!, outcome.Message!);
+                await OpenAiError.WriteAsync(context, 429, "rate_limit_error", outcome.Code!, outcome.Message!);
                 return;
             case CreateKind.Busy:
                 context.Response.Headers.RetryAfter = "1";
-                await ErrorAsync(context, 503, "server_error", "overloaded", outcome.Message!);
+                await OpenAiError.WriteAsync(context, 503, "server_error", ProblemCodes.Overloaded, outcome.Message!);
                 return;
         }
 
@@ -97,14 +97,14 @@ internal static class ChatCompletionsApi
 
         if (finished.Status == GenerationStatus.Cancelled)
         {
-            await ErrorAsync(context, 409, "cancelled", ErrorCodes.GenerationCancelled, "The generation was cancelled before it finished.");
+            await OpenAiError.WriteAsync(context, 409, "cancelled", ErrorCodes.GenerationCancelled, "The generation was cancelled before it finished.");
             return;
         }
 
         if (finished.Status == GenerationStatus.Failed && finished.ErrorCode != ErrorCodes.ContractViolation)
         {
             var status = finished.ErrorCode is ErrorCodes.RateLimited ? 429 : finished.ErrorCode is ErrorCodes.ProviderTimeout ? 504 : 502;
-            await ErrorAsync(context, status, "server_error", finished.ErrorCode ?? "internal", finished.ErrorMessage ?? "The generation failed.");
+            await OpenAiError.WriteAsync(context, status, "server_error", finished.ErrorCode ?? "internal", finished.ErrorMessage ?? "The generation failed.");
             return;
         }
 
@@ -169,7 +169,4 @@ internal static class ChatCompletionsApi
         w.WriteNumber("total_tokens", (record.InputTokens ?? 0) + (record.OutputTokens ?? 0));
         w.WriteEndObject();
     });
-
-    internal static Task ErrorAsync(HttpContext context, int status, string type, string code, string message, string? param = null) =>
-        OpenAiError.WriteAsync(context, status, type, code, message, param);
 }

@@ -17,7 +17,7 @@ internal static class AuditApi
     public static IEndpointRouteBuilder MapAuditApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/v1/ops/audit", QueryAsync).RequireAuthorization(SluicePolicies.Admin)
-            .Produces<AuditPage>().ProducesProblems(400).WithTags("Operations");
+            .ProducesProblems(400).WithTags("Operations");
         return endpoints;
     }
 

@@ -16,7 +16,7 @@ internal static class MetricsSummaryApi
     public static IEndpointRouteBuilder MapMetricsSummaryApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/v1/ops/metrics/summary", SummaryAsync).RequireAuthorization(SluicePolicies.Admin)
-            .Produces<Summary>().ProducesProblems(400).WithTags("Operations");
+            .ProducesProblems(400).WithTags("Operations");
         return endpoints;
     }
 

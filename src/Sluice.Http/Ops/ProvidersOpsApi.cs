@@ -22,7 +22,7 @@ internal static class ProvidersOpsApi
     public static IEndpointRouteBuilder MapProvidersOpsApi(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/ops/llm/providers").RequireAuthorization(SluicePolicies.Admin).WithTags("Operations");
-        group.MapGet("/health", Health).Produces<HealthList>();
+        group.MapGet("/health", Health);
         group.MapPost("/{provider}/kill-switch", KillSwitchAsync).WithIdempotencyKey(required: true)
             .AcceptsJson<KillRequest>().Produces<HealthView>().ProducesProblems(400, 404, 409, 422);
         return endpoints;

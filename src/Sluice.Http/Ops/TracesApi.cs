@@ -19,7 +19,7 @@ internal static class TracesApi
     public static IEndpointRouteBuilder MapTracesApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/v1/ops/traces", SearchAsync).RequireAuthorization(SluicePolicies.Admin)
-            .Produces<TracePage>().ProducesProblems(400).WithTags("Operations");
+            .ProducesProblems(400).WithTags("Operations");
         return endpoints;
     }
 

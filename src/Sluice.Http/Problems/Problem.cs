@@ -23,10 +23,6 @@ internal static class Problem
     public static Task WriteAsync(HttpContext context, int status, string code, string title, string? detail = null, TimeSpan? retryAfter = null) =>
         Result(status, code, title, detail, retryAfter).ExecuteAsync(context);
 
-    /// <summary>A body that does not parse as JSON, with the parser's position.</summary>
-    public static ProblemResult InvalidJson(System.Text.Json.JsonException exception) =>
-        BadRequest(ProblemCodes.InvalidJson, "The body is not valid JSON: " + exception.Message);
-
     /// <summary>A refused body, naming the field it is about as <c>param</c> (the OpenAI surface's name for it).</summary>
     public static ProblemResult BadRequest(Requests.BodyError error)
     {

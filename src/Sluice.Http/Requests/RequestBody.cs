@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 using ProblemResult = Sluice.Http.Problems.Problem.ProblemResult;
 using Sluice.Http.Problems;
 
@@ -50,21 +49,18 @@ internal static class RequestBody
             return null;
         }
 
+        // Validator checks top-level properties only, so a member name is one JSON name.
         var first = results[0];
-        var member = first.MemberNames.FirstOrDefault() ?? "";
-        var param = JsonPath(member);
-        return new BodyError(ProblemCodes.InvalidRequest, (first.ErrorMessage ?? "The value is not valid.").Replace(member, param, StringComparison.Ordinal), param);
-    }
-
-    /// <summary><c>Messages[0].ToolCallId</c> as the wire names it: <c>messages[0].tool_call_id</c>.</summary>
-    private static string JsonPath(string path) =>
-        string.Join('.', path.Split('.').Select(segment =>
+        var member = first.MemberNames.FirstOrDefault();
+        var message = first.ErrorMessage ?? "The value is not valid.";
+        if (member is null)
         {
-            var bracket = segment.IndexOf('[', StringComparison.Ordinal);
-            return bracket < 0
-                ? JsonNamingPolicy.SnakeCaseLower.ConvertName(segment)
-                : JsonNamingPolicy.SnakeCaseLower.ConvertName(segment[..bracket]) + segment[bracket..];
-        }));
+            return new BodyError(ProblemCodes.InvalidRequest, message);
+        }
+
+        var param = JsonNamingPolicy.SnakeCaseLower.ConvertName(member);
+        return new BodyError(ProblemCodes.InvalidRequest, message.Replace(member, param, StringComparison.Ordinal), param);
+    }
 
     /// <summary>The raw bytes, where the body is replayed or hashed (operations' <c>Idempotency-Key</c>).</summary>
     public static async Task<byte[]> ReadBytesAsync(HttpContext context)
