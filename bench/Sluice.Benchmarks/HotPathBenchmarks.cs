@@ -16,7 +16,7 @@ namespace Sluice.Benchmarks;
 public class HotPathBenchmarks
 {
     private static readonly StreamKey Key = new("bench", "s");
-    private LocalFanout _feed = null!;
+    private InProcessLiveFeed _feed = null!;
     private StreamHub _hub = null!;
     private readonly List<Subscription> _subscriptions = [];
     private readonly List<IDisposable> _watches = [];
@@ -26,18 +26,18 @@ public class HotPathBenchmarks
     public int Subscribers { get; set; }
 
     [GlobalSetup]
-    public void Setup()
+    public async Task SetupAsync()
     {
         var options = new StaticOptions(new SluiceOptions());
         var time = new FakeTimeProvider();
-        var log = new MemoryEventLog(options, time);
-        _feed = new LocalFanout(options, log, time);
+        var log = new MemoryEventLog();
+        _feed = new InProcessLiveFeed();
         _hub = new StreamHub(log, _feed, options, time);
         for (var i = 0; i < Subscribers; i++)
         {
             var subscription = _hub.CreateSubscription(Key, CancellationToken.None);
             _subscriptions.Add(subscription);
-            _watches.Add(_hub.Watch(subscription));
+            _watches.Add(await _hub.WatchAsync(subscription));
         }
     }
 

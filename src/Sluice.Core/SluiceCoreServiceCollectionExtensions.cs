@@ -20,7 +20,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.AddOptions<SluiceOptions>().Bind(configuration.GetSection(SluiceOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SluiceOptions>, SluiceOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ILiveFeed, LocalFanout>();
+        services.TryAddSingleton<ILiveFeed, InProcessLiveFeed>();
         services.TryAddSingleton<RecentEventsCache>();
         services.TryAddSingleton<SluiceMetrics>();
         services.TryAddSingleton<StreamHub>();

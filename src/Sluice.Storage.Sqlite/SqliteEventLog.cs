@@ -1,6 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
-using Sluice.Configuration;
 using Sluice.Streams;
 
 namespace Sluice.Storage.Sqlite;
@@ -12,8 +10,6 @@ namespace Sluice.Storage.Sqlite;
 internal sealed class SqliteEventLog : IEventLog
 {
     private readonly SqliteDatabase _db;
-    private readonly IOptionsMonitor<SluiceOptions> _options;
-    private readonly TimeProvider _time;
 
     /// <summary>Streams whose counters the writer keeps; past it the cache starts over (a stream costs one SELECT to reload).</summary>
     internal const int MaxCachedStreams = 65_536;
@@ -23,15 +19,13 @@ internal sealed class SqliteEventLog : IEventLog
     private readonly Dictionary<StreamKey, StreamState> _states = [];
     private WriterCommands? _commands;
 
-    public SqliteEventLog(SqliteDatabase db, IOptionsMonitor<SluiceOptions> options, TimeProvider time)
+    public SqliteEventLog(SqliteDatabase db)
     {
         _db = db;
-        _options = options;
-        _time = time;
     }
 
-    public async ValueTask<AppendResult> AppendAsync(StreamKey key, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken) =>
-        await _db.WriteAsync(new AppendWrite(this, key, events, _time.GetUtcNow()), cancellationToken);
+    public async ValueTask<AppendResult> AppendAsync(StreamKey key, AppendBatch batch, CancellationToken cancellationToken) =>
+        await _db.WriteAsync(new AppendWrite(this, key, batch), cancellationToken);
 
     public ValueTask<IReadOnlyList<StoredEvent>> ReadAsync(StreamKey key, long afterId, int maxCount, CancellationToken cancellationToken)
     {
@@ -156,13 +150,14 @@ internal sealed class SqliteEventLog : IEventLog
         public bool Closed = closed;
     }
 
-    private sealed class AppendWrite(SqliteEventLog log, StreamKey key, IReadOnlyList<NewEvent> events, DateTimeOffset now)
+    private sealed class AppendWrite(SqliteEventLog log, StreamKey key, AppendBatch batch)
         : SqliteWrite<AppendResult>
     {
         public override void Execute(SqliteConnection connection, SqliteTransaction transaction)
         {
             var commands = log.Commands(connection);
-            var ms = now.ToUnixTimeMilliseconds();
+            var events = batch.Events;
+            var ms = batch.At.ToUnixTimeMilliseconds();
             var state = log.LoadState(connection, transaction, key);
             if (state is { Closed: true })
             {
@@ -195,10 +190,10 @@ internal sealed class SqliteEventLog : IEventLog
                 insertEvent.Parameters["$data"].Value = e.Data;
                 insertEvent.ExecuteNonQuery();
                 stored[i] = new StoredEvent(id, e.Type, e.Data, DateTimeOffset.FromUnixTimeMilliseconds(ms));
-                state.Closed |= EventTypes.IsTerminal(e.Type);
             }
 
-            var max = log._options.CurrentValue.Retention.MaxEventsPerStream;
+            state.Closed |= batch.Closes;
+            var max = batch.KeepLast;
             if (state.LastId - state.FirstId + 1 > max)
             {
                 state.FirstId = state.LastId - max + 1;

@@ -9,7 +9,7 @@ namespace Sluice.Storage.ConformanceTests;
 public sealed class MemoryEventLogConformance : EventLogConformance
 {
     private protected override Task<IEventLog> CreateAsync(IOptionsMonitor<SluiceOptions> options, TimeProvider time) =>
-        Task.FromResult<IEventLog>(new MemoryEventLog(options, time));
+        Task.FromResult<IEventLog>(new MemoryEventLog());
 
     private protected override Task<IEventLog?> ReopenAsync() => Task.FromResult<IEventLog?>(null);
 }
@@ -43,7 +43,7 @@ public sealed class SqliteEventLogConformance : EventLogConformance
     {
         var db = new SqliteDatabase(_path, "normal", NullLogger<SqliteDatabase>.Instance);
         _databases.Add(db);
-        return new SqliteEventLog(db, _options, _time);
+        return new SqliteEventLog(db);
     }
 
     public override async Task DisposeAsync()

@@ -26,13 +26,17 @@ public abstract class EventLogConformance : IAsyncLifetime
 
     private static readonly StreamKey A = new("acme", "s1");
 
+    /// <summary>An append as the hub makes it: the policy (close, keep, clock) decided by <see cref="AppendBatch.Of"/>.</summary>
+    private protected ValueTask<AppendResult> AppendAsync(IEventLog log, StreamKey key, IReadOnlyList<NewEvent> events) =>
+        log.AppendAsync(key, AppendBatch.Of(events, Time.GetUtcNow(), Options.Retention.MaxEventsPerStream), default);
+
     private static NewEvent Token(int n) => new(EventTypes.Token, $"{{\"n\":{n}}}");
 
     [Fact]
     public async Task Append_NewStream_AssignsDenseIdsFromOne()
     {
-        var first = await Log.AppendAsync(A, [Token(1)], default);
-        var second = await Log.AppendAsync(A, [Token(2), Token(3)], default);
+        var first = await AppendAsync(Log, A, [Token(1)]);
+        var second = await AppendAsync(Log, A, [Token(2), Token(3)]);
 
         Assert.Equal(AppendStatus.Appended, first.Status);
         Assert.Equal([1L], first.Events.Select(e => e.Id));
@@ -43,7 +47,7 @@ public abstract class EventLogConformance : IAsyncLifetime
     [Fact]
     public async Task Read_AfterId_ReturnsLaterEventsInOrderUpToMax()
     {
-        await Log.AppendAsync(A, [.. Enumerable.Range(1, 10).Select(Token)], default);
+        await AppendAsync(Log, A, [.. Enumerable.Range(1, 10).Select(Token)]);
 
         var page = await Log.ReadAsync(A, 3, 4, default);
         var tail = await Log.ReadAsync(A, 8, 100, default);
@@ -61,9 +65,9 @@ public abstract class EventLogConformance : IAsyncLifetime
     public async Task Info_MissingStream_IsNull_ExistingReportsBoundsAndTimes()
     {
         Assert.Null(await Log.GetInfoAsync(A, default));
-        await Log.AppendAsync(A, [Token(1), Token(2)], default);
+        await AppendAsync(Log, A, [Token(1), Token(2)]);
         Time.Advance(TimeSpan.FromSeconds(5));
-        await Log.AppendAsync(A, [Token(3)], default);
+        await AppendAsync(Log, A, [Token(3)]);
 
         var info = await Log.GetInfoAsync(A, default);
 
@@ -80,9 +84,9 @@ public abstract class EventLogConformance : IAsyncLifetime
     [InlineData(EventTypes.SafeResponse)]
     public async Task Append_AfterTerminal_IsRefusedAndStoresNothing(string terminal)
     {
-        await Log.AppendAsync(A, [Token(1), new NewEvent(terminal, "{}")], default);
+        await AppendAsync(Log, A, [Token(1), new NewEvent(terminal, "{}")]);
 
-        var refused = await Log.AppendAsync(A, [Token(3)], default);
+        var refused = await AppendAsync(Log, A, [Token(3)]);
         var info = await Log.GetInfoAsync(A, default);
 
         Assert.Equal(AppendStatus.StreamClosed, refused.Status);
@@ -96,8 +100,8 @@ public abstract class EventLogConformance : IAsyncLifetime
     public async Task Streams_OfDifferentTenants_AreIndependent()
     {
         var other = A with { Tenant = "globex" };
-        await Log.AppendAsync(A, [Token(1), Token(2)], default);
-        await Log.AppendAsync(other, [Token(9)], default);
+        await AppendAsync(Log, A, [Token(1), Token(2)]);
+        await AppendAsync(Log, other, [Token(9)]);
 
         Assert.Equal([1L, 2L], (await Log.ReadAsync(A, 0, 10, default)).Select(e => e.Id));
         Assert.Equal(["{\"n\":9}"], (await Log.ReadAsync(other, 0, 10, default)).Select(e => e.Data));
@@ -110,7 +114,7 @@ public abstract class EventLogConformance : IAsyncLifetime
         Options.Retention.MaxEventsPerStream = 5;
         for (var i = 1; i <= 12; i++)
         {
-            await Log.AppendAsync(A, [Token(i)], default);
+            await AppendAsync(Log, A, [Token(i)]);
         }
 
         var info = await Log.GetInfoAsync(A, default);
@@ -124,9 +128,9 @@ public abstract class EventLogConformance : IAsyncLifetime
     public async Task Retention_ByAge_RemovesOnlyStreamsIdleLongerThanTheCutoff()
     {
         var old = new StreamKey("acme", "old");
-        await Log.AppendAsync(old, [Token(1)], default);
+        await AppendAsync(Log, old, [Token(1)]);
         Time.Advance(TimeSpan.FromHours(2));
-        await Log.AppendAsync(A, [Token(1)], default);
+        await AppendAsync(Log, A, [Token(1)]);
 
         var removed = await Log.RemoveExpiredAsync(Time.GetUtcNow() - TimeSpan.FromHours(1), default);
 
@@ -135,7 +139,7 @@ public abstract class EventLogConformance : IAsyncLifetime
         Assert.Empty(await Log.ReadAsync(old, 0, 10, default));
         Assert.NotNull(await Log.GetInfoAsync(A, default));
         // A removed stream starts again from id 1.
-        Assert.Equal([1L], (await Log.AppendAsync(old, [Token(2)], default)).Events.Select(e => e.Id));
+        Assert.Equal([1L], (await AppendAsync(Log, old, [Token(2)])).Events.Select(e => e.Id));
     }
 
     [Fact]
@@ -146,7 +150,7 @@ public abstract class EventLogConformance : IAsyncLifetime
             var ids = new List<long>();
             for (var i = 0; i < 50; i++)
             {
-                ids.AddRange((await Log.AppendAsync(A, [Token(w * 1000 + i), Token(w * 1000 + i)], default)).Events.Select(e => e.Id));
+                ids.AddRange((await AppendAsync(Log, A, [Token(w * 1000 + i), Token(w * 1000 + i)])).Events.Select(e => e.Id));
             }
 
             return ids;
@@ -161,8 +165,8 @@ public abstract class EventLogConformance : IAsyncLifetime
     [Fact]
     public async Task Reopen_KeepsEventsAndContinuesIds()
     {
-        await Log.AppendAsync(A, [Token(1), Token(2)], default);
-        await Log.AppendAsync(new StreamKey("acme", "closed"), [new NewEvent(EventTypes.Done, "{}")], default);
+        await AppendAsync(Log, A, [Token(1), Token(2)]);
+        await AppendAsync(Log, new StreamKey("acme", "closed"), [new NewEvent(EventTypes.Done, "{}")]);
 
         var reopened = await ReopenAsync();
         if (reopened is null)
@@ -171,8 +175,8 @@ public abstract class EventLogConformance : IAsyncLifetime
         }
 
         Log = reopened;
-        var next = await Log.AppendAsync(A, [Token(3)], default);
-        var closed = await Log.AppendAsync(new StreamKey("acme", "closed"), [Token(1)], default);
+        var next = await AppendAsync(Log, A, [Token(3)]);
+        var closed = await AppendAsync(Log, new StreamKey("acme", "closed"), [Token(1)]);
 
         Assert.Equal([3L], next.Events.Select(e => e.Id));
         Assert.Equal(["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"], (await Log.ReadAsync(A, 0, 10, default)).Select(e => e.Data));
@@ -183,7 +187,7 @@ public abstract class EventLogConformance : IAsyncLifetime
     public async Task Data_WithUnicodeAndEscapes_RoundTripsExactly()
     {
         const string data = "{\"text\":\"h\\u00e9llo \\n \u4e16\u754c \ud83d\ude00 \\\"q\\\"\"}";
-        await Log.AppendAsync(A, [new NewEvent("x-custom.type_1", data)], default);
+        await AppendAsync(Log, A, [new NewEvent("x-custom.type_1", data)]);
 
         var e = (await Log.ReadAsync(A, 0, 1, default)).Single();
 

@@ -6,40 +6,52 @@ using Sluice.Streams;
 namespace Sluice.Fanout;
 
 /// <summary>
-/// The in-process feed: per stream a copy-on-write array of subscriptions, and a walk that hands each
-/// subscriber a reference to the same event (whose frame bytes are shared). Announcements of one stream are
-/// put back in id order first: appends commit in order but their continuations run on different threads,
-/// and every out-of-order event would send every subscriber of the stream to the log to heal the gap.
+/// The hub's node-local fan-out: per stream with a subscriber on this node, one listener on the live feed, a
+/// copy-on-write array of subscriptions, and a walk that hands each subscriber a reference to the same event
+/// (whose frame bytes are shared). What arrives is put back in id order first and stripped of what was already
+/// delivered: appends commit in order but their continuations run on different threads, a cluster feed echoes
+/// this node's own appends, and every out-of-order event would send every subscriber to the log to heal the gap.
 /// </summary>
-internal sealed class LocalFanout : ILiveFeed
+internal sealed class LocalFanout
 {
     private readonly ConcurrentDictionary<StreamKey, Topic> _topics = new();
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly IEventLog _log;
+    private readonly ILiveFeed _feed;
     private readonly TimeProvider _time;
 
-    public LocalFanout(IOptionsMonitor<SluiceOptions> options, IEventLog log, TimeProvider time)
+    public LocalFanout(IOptionsMonitor<SluiceOptions> options, IEventLog log, ILiveFeed feed, TimeProvider time)
     {
         _options = options;
         _log = log;
+        _feed = feed;
         _time = time;
     }
 
     /// <summary>How long a gap in a stream's announcements may last before the fan-out reads it from the log.</summary>
     public static TimeSpan GapHealDelay { get; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Events read from the log at once when the feed says it missed announcements.</summary>
+    private const int CatchUpBatch = 1024;
+
     /// <summary>Number of streams with at least one local subscriber.</summary>
     public int TopicCount => _topics.Count;
 
-    public void Announce(StreamKey key, IReadOnlyList<StoredEvent> events)
+    private void Receive(Topic topic, IReadOnlyList<StoredEvent> events)
     {
-        if (events.Count == 0 || !_topics.TryGetValue(key, out var topic))
+        if (events.Count == 0)
         {
             return;
         }
 
         lock (topic.Order)
         {
+            events = Unseen(topic, events);
+            if (events.Count == 0)
+            {
+                return;
+            }
+
             var first = events[0].Id;
             if (topic.NextId != 0 && first > topic.NextId)
             {
@@ -51,7 +63,7 @@ internal sealed class LocalFanout : ILiveFeed
                     // Normally the predecessor arrives within microseconds. If it was lost (a cluster feed
                     // drops messages), read it from the log once for the whole topic, not once per subscriber.
                     topic.HealScheduled = true;
-                    _ = HealAsync(key, topic);
+                    _ = HealAsync(topic, GapHealDelay);
                 }
 
                 if (topic.Stash.Count <= MaxStashedBatches)
@@ -76,35 +88,83 @@ internal sealed class LocalFanout : ILiveFeed
                 }
 
                 stash.Remove(next);
-                Deliver(topic, batch);
+                batch = Unseen(topic, batch);
+                if (batch.Count > 0)
+                {
+                    Deliver(topic, batch);
+                }
             }
         }
     }
 
+    /// <summary>The part of a batch (ids ascending and dense) not delivered yet.</summary>
+    private static IReadOnlyList<StoredEvent> Unseen(Topic topic, IReadOnlyList<StoredEvent> events)
+    {
+        var next = topic.NextId;
+        if (next == 0 || events[0].Id >= next)
+        {
+            return events;
+        }
+
+        if (events[^1].Id < next)
+        {
+            return [];
+        }
+
+        var skip = (int)(next - events[0].Id);
+        var rest = new StoredEvent[events.Count - skip];
+        for (var i = 0; i < rest.Length; i++)
+        {
+            rest[i] = events[skip + i];
+        }
+
+        return rest;
+    }
+
     private const int MaxStashedBatches = 64;
 
-    private async Task HealAsync(StreamKey key, Topic topic)
+    /// <summary>Reads from the log what the topic lacks: the gap before its first stashed batch, or (after a missed feed) whatever follows.</summary>
+    private async Task HealAsync(Topic topic, TimeSpan delay)
     {
         try
         {
-            await Task.Delay(GapHealDelay, _time);
-            long after, until;
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, _time);
+            }
+
+            long after;
+            int count;
             lock (topic.Order)
             {
                 topic.HealScheduled = false;
-                if (topic.Stash is not { Count: > 0 } stash || topic.Removed)
+                if (topic.Removed)
                 {
                     return;
                 }
 
-                after = topic.NextId - 1;
-                until = stash.Keys.First();
+                if (topic.Stash is { Count: > 0 } stash)
+                {
+                    after = topic.NextId - 1;
+                    count = (int)Math.Min(int.MaxValue, stash.Keys.First() - after - 1);
+                }
+                else if (topic.CatchUp)
+                {
+                    after = topic.NextId > 0 ? topic.NextId - 1 : topic.Subscribers.Select(s => s.LastSent).DefaultIfEmpty(long.MaxValue).Min();
+                    count = CatchUpBatch;
+                }
+                else
+                {
+                    return;
+                }
+
+                topic.CatchUp = false;
             }
 
-            var missing = await _log.ReadAsync(key, after, (int)Math.Min(int.MaxValue, until - after - 1), CancellationToken.None);
+            var missing = await _log.ReadAsync(topic.Key, after, count, CancellationToken.None);
             if (missing.Count > 0)
             {
-                Announce(key, missing);
+                Receive(topic, missing);
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -113,6 +173,21 @@ internal sealed class LocalFanout : ILiveFeed
         }
     }
 
+    private void Missed(Topic topic)
+    {
+        lock (topic.Order)
+        {
+            topic.CatchUp = true;
+            if (topic.HealScheduled)
+            {
+                return;
+            }
+
+            topic.HealScheduled = true;
+        }
+
+        _ = HealAsync(topic, TimeSpan.Zero);
+    }
     private static void Deliver(Topic topic, IReadOnlyList<StoredEvent> events)
     {
         var subscribers = topic.Subscribers;
@@ -145,12 +220,28 @@ internal sealed class LocalFanout : ILiveFeed
         topic.NextId = Math.Max(topic.NextId, events[^1].Id + 1);
     }
 
-    public IDisposable Watch(StreamKey key, Subscription subscription)
+    /// <summary>
+    /// Hands the stream's live events to the subscription (through <see cref="Subscription.Ring"/>) until the
+    /// result is disposed. Completes once the stream's listener is on the feed, so a read of the log after it
+    /// misses nothing.
+    /// </summary>
+    public async ValueTask<IDisposable> WatchAsync(StreamKey key, Subscription subscription, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var limits = _options.CurrentValue.Limits;
-            var topic = _topics.GetOrAdd(key, static (_, l) => new Topic(l.SubscriberBufferEvents, l.SubscriberBufferBytes), limits);
+            if (!_topics.TryGetValue(key, out var topic))
+            {
+                var limits = _options.CurrentValue.Limits;
+                var created = new Topic(this, key, limits.SubscriberBufferEvents, limits.SubscriberBufferBytes);
+                if (!_topics.TryAdd(key, created))
+                {
+                    continue;
+                }
+
+                topic = created;
+                topic.StartListening(_feed);
+            }
+
             lock (topic)
             {
                 if (topic.Removed)
@@ -160,12 +251,24 @@ internal sealed class LocalFanout : ILiveFeed
 
                 topic.Subscribers = [.. topic.Subscribers, subscription];
                 subscription.Ring = topic.Ring;
-                return new Registration(this, key, topic, subscription);
             }
+
+            var registration = new Registration(this, topic, subscription);
+            try
+            {
+                await topic.Listening.WaitAsync(cancellationToken);
+            }
+            catch
+            {
+                registration.Dispose();
+                throw;
+            }
+
+            return registration;
         }
     }
 
-    private void Unwatch(StreamKey key, Topic topic, Subscription subscription)
+    private void Unwatch(Topic topic, Subscription subscription)
     {
         lock (topic)
         {
@@ -180,7 +283,8 @@ internal sealed class LocalFanout : ILiveFeed
             {
                 topic.Subscribers = [];
                 topic.Removed = true;
-                _topics.TryRemove(new KeyValuePair<StreamKey, Topic>(key, topic));
+                _topics.TryRemove(new KeyValuePair<StreamKey, Topic>(topic.Key, topic));
+                topic.StopListening();
                 return;
             }
 
@@ -191,21 +295,51 @@ internal sealed class LocalFanout : ILiveFeed
         }
     }
 
-    private sealed class Topic(int capacity, long maxBytes)
+    private sealed class Topic(LocalFanout owner, StreamKey key, int capacity, long maxBytes) : ILiveListener
     {
+        public readonly StreamKey Key = key;
         public readonly EventRing Ring = new(capacity, maxBytes);
 
         public volatile Subscription[] Subscribers = [];
         public bool Removed;
 
-        /// <summary>Guards <see cref="NextId"/> and <see cref="Stash"/>: announcements of one stream are serialized.</summary>
+        /// <summary>Guards <see cref="NextId"/>, <see cref="Stash"/> and the heal flags: announcements of one stream are serialized.</summary>
         public readonly object Order = new();
         public long NextId;
         public SortedDictionary<long, IReadOnlyList<StoredEvent>>? Stash;
         public bool HealScheduled;
+        public bool CatchUp;
+
+        // Completed by the watcher that added the topic; the others, who may find the topic first, wait on it.
+        private readonly TaskCompletionSource<IDisposable?> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes once the feed delivers to this topic.</summary>
+        public Task Listening => _listening.Task;
+
+        public void StartListening(ILiveFeed feed) => _ = ListenAsync(feed);
+
+        private async Task ListenAsync(ILiveFeed feed)
+        {
+            try
+            {
+                _listening.TrySetResult(await feed.ListenAsync(Key, this, CancellationToken.None));
+            }
+            catch (Exception ex)
+            {
+                // A feed does not fail a listen (it retries inside); should one, its subscribers fail rather than hang.
+                _listening.TrySetException(ex);
+            }
+        }
+
+        public void StopListening() =>
+            _ = _listening.Task.ContinueWith(static t => t.Result?.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        public void OnEvents(IReadOnlyList<StoredEvent> events) => owner.Receive(this, events);
+
+        public void OnMissed() => owner.Missed(this);
     }
 
-    private sealed class Registration(LocalFanout owner, StreamKey key, Topic topic, Subscription subscription) : IDisposable
+    private sealed class Registration(LocalFanout owner, Topic topic, Subscription subscription) : IDisposable
     {
         private int _disposed;
 
@@ -213,7 +347,7 @@ internal sealed class LocalFanout : ILiveFeed
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                owner.Unwatch(key, topic, subscription);
+                owner.Unwatch(topic, subscription);
             }
         }
     }

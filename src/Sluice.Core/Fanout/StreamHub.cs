@@ -15,6 +15,7 @@ internal sealed class StreamHub
 {
     private readonly IEventLog _log;
     private readonly ILiveFeed _feed;
+    private readonly LocalFanout _fanout;
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<long, Subscription> _open = new();
@@ -41,7 +42,11 @@ internal sealed class StreamHub
         _feed = feed;
         _options = options;
         _time = time;
+        _fanout = new LocalFanout(options, log, feed, time);
     }
+
+    /// <summary>This node's fan-out (streams with a local subscriber).</summary>
+    internal LocalFanout Fanout => _fanout;
 
     public IEventLog Log => _log;
 
@@ -78,10 +83,15 @@ internal sealed class StreamHub
         }
     }
 
-    /// <summary>Appends to the log, then offers the stored events to live subscribers.</summary>
+    /// <summary>
+    /// Appends to the log, then offers the stored events to live subscribers. The stream's policy is decided
+    /// here, once for every backend: a terminal event closes it, it keeps the newest
+    /// <c>Sluice:Retention:MaxEventsPerStream</c> events, and its events carry the hub's clock.
+    /// </summary>
     public async ValueTask<AppendResult> PublishAsync(StreamKey key, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken)
     {
-        var result = await _log.AppendAsync(key, events, cancellationToken);
+        var batch = AppendBatch.Of(events, _time.GetUtcNow(), _options.CurrentValue.Retention.MaxEventsPerStream);
+        var result = await _log.AppendAsync(key, batch, cancellationToken);
         if (result.Status == AppendStatus.Appended)
         {
             // Encode once here, off every subscriber's path; each connection then writes the same bytes.
@@ -166,7 +176,8 @@ internal sealed class StreamHub
         return subscription;
     }
 
-    public IDisposable Watch(Subscription subscription) => _feed.Watch(subscription.Key, subscription);
+    /// <summary>Joins the subscription to the stream's live events; completes once nothing appended after it can be missed.</summary>
+    public ValueTask<IDisposable> WatchAsync(Subscription subscription) => _fanout.WatchAsync(subscription.Key, subscription, subscription.Token);
 
     /// <summary>Sends one id-less heartbeat, encoded once, to every open response.</summary>
     public void BroadcastHeartbeat()

@@ -48,7 +48,7 @@ internal sealed class StreamSession
                 return SessionEnd.Terminal;
             }
 
-            using var watch = _hub.Watch(subscription);
+            using var watch = await _hub.WatchAsync(subscription);
             if (await ReplayAsync(token))
             {
                 return SessionEnd.Terminal;

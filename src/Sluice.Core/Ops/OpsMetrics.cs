@@ -7,18 +7,6 @@ internal sealed record OpsMetricsRow(
     DateTimeOffset Hour, string Tenant, string Channel, long Requests, IReadOnlyDictionary<string, long> ErrorsByStatus, long SseConnections,
     long ResumeAttempts, long ResumeFailures, double? TtftP95Ms, double? E2eP95Ms, long OutputTokens);
 
-/// <summary>Hourly ops rows in the store: upserted by the node that aggregated them, read newest first.</summary>
-internal interface IOpsMetricsStore
-{
-    ValueTask UpsertAsync(IReadOnlyList<OpsMetricsRow> rows, CancellationToken cancellationToken);
-
-    /// <summary>The newest rows (of one tenant's, when <paramref name="tenant"/> is given).</summary>
-    ValueTask<IReadOnlyList<OpsMetricsRow>> RecentAsync(int limit, string? tenant, CancellationToken cancellationToken);
-
-    /// <summary>Removes rows of hours before <paramref name="cutoff"/>.</summary>
-    ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
-}
-
 /// <summary>
 /// Aggregates this node's traffic per hour, tenant and channel in memory, off the hot path's locks: counters
 /// are interlocked, timing samples kept per row (bounded) for the p95s. <see cref="SnapshotAndTrim"/> turns

@@ -6,18 +6,3 @@ namespace Sluice.Ops;
 /// id, the tenant, the generation if any, and a detail line. Never a key, a token or a prompt.
 /// </summary>
 internal sealed record TraceEvent(long Id, DateTimeOffset At, string Kind, string? TraceId, string? Tenant, string? GenerationId, string Detail);
-
-/// <summary>
-/// Recorded trace events, in the store, bounded by retention. A search matches the keyword against the kind,
-/// the trace id or the generation id, each indexed, within a time range, newest first; with a tenant, only
-/// that tenant's events.
-/// </summary>
-internal interface ITraceLog
-{
-    ValueTask AppendAsync(TraceEvent e, CancellationToken cancellationToken);
-
-    ValueTask<IReadOnlyList<TraceEvent>> SearchAsync(string? keyword, string? tenant, DateTimeOffset from, DateTimeOffset to, int page, int size, CancellationToken cancellationToken);
-
-    /// <summary>Removes events older than <paramref name="cutoff"/>.</summary>
-    ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
-}

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Options;
-using Sluice.Configuration;
 using Sluice.Streams;
 
 namespace Sluice.Storage;
@@ -9,22 +7,13 @@ namespace Sluice.Storage;
 internal sealed class MemoryEventLog : IEventLog
 {
     private readonly ConcurrentDictionary<StreamKey, MemoryStream> _streams = new();
-    private readonly IOptionsMonitor<SluiceOptions> _options;
-    private readonly TimeProvider _time;
-
-    public MemoryEventLog(IOptionsMonitor<SluiceOptions> options, TimeProvider time)
-    {
-        _options = options;
-        _time = time;
-    }
-
-    public ValueTask<AppendResult> AppendAsync(StreamKey key, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken)
+    public ValueTask<AppendResult> AppendAsync(StreamKey key, AppendBatch batch, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var max = _options.CurrentValue.Retention.MaxEventsPerStream;
+        var events = batch.Events;
+        var now = batch.At;
         while (true)
         {
-            var now = _time.GetUtcNow();
             var stream = _streams.GetOrAdd(key, static (_, t) => new MemoryStream(t), now);
             lock (stream)
             {
@@ -44,17 +33,18 @@ internal sealed class MemoryEventLog : IEventLog
                     var e = events[i];
                     stored[i] = new StoredEvent(stream.NextId(), e.Type, e.Data, now);
                     stream.Events.Add(stored[i]);
-                    if (e.IsTerminalType())
-                    {
-                        stream.ClosedAt = now;
-                    }
+                }
+
+                if (batch.Closes)
+                {
+                    stream.ClosedAt = now;
                 }
 
                 stream.LastEventAt = now;
-                var excess = stream.Events.Count - max;
+                var excess = stream.Events.Count - batch.KeepLast;
                 if (excess > 0)
                 {
-                    stream.Events.RemoveRange(0, excess);
+                    stream.Events.RemoveRange(0, (int)excess);
                 }
 
                 return ValueTask.FromResult(AppendResult.Appended(stored));
@@ -142,9 +132,4 @@ internal sealed class MemoryEventLog : IEventLog
 
         public long NextId() => ++LastId;
     }
-}
-
-internal static class NewEventExtensions
-{
-    public static bool IsTerminalType(this NewEvent e) => EventTypes.IsTerminal(e.Type);
 }

@@ -14,15 +14,15 @@ public sealed class StreamSessionTests
     private static readonly StreamKey Key = new("t", "s");
     private readonly SluiceOptions _options = new() { Limits = { SubscriberBufferEvents = 8 } };
     private readonly FakeTimeProvider _time = new();
-    private readonly LocalFanout _feed;
+    private readonly InProcessLiveFeed _feed;
     private readonly MemoryEventLog _log;
     private readonly StreamHub _hub;
 
     public StreamSessionTests()
     {
         var monitor = new StaticOptions(_options);
-        _log = new MemoryEventLog(monitor, _time);
-        _feed = new LocalFanout(monitor, _log, _time);
+        _log = new MemoryEventLog();
+        _feed = new InProcessLiveFeed();
         _hub = new StreamHub(_log, _feed, monitor, _time);
     }
 
@@ -31,19 +31,19 @@ public sealed class StreamSessionTests
     [Fact]
     public async Task Run_AnnouncementsOutOfOrderOrLost_DeliversEveryEventOnceInOrder()
     {
-        await _log.AppendAsync(Key, [Token(1)], default);
+        await _log.AppendAsync(Key, AppendBatch.Of([Token(1)], _time.GetUtcNow(), _options.Retention.MaxEventsPerStream), default);
         var pipe = new Pipe();
         using var subscription = _hub.CreateSubscription(Key, default);
         var session = new StreamSession(_hub, Key, pipe.Writer, 0);
         var run = session.RunAsync(subscription);
-        await WaitUntilAsync(() => _feed.TopicCount == 1);
+        await WaitUntilAsync(() => _hub.Fanout.TopicCount == 1);
 
-        var late = await _log.AppendAsync(Key, [Token(2), Token(3)], default);
-        var later = await _log.AppendAsync(Key, [Token(4)], default);
+        var late = await _log.AppendAsync(Key, AppendBatch.Of([Token(2), Token(3)], _time.GetUtcNow(), _options.Retention.MaxEventsPerStream), default);
+        var later = await _log.AppendAsync(Key, AppendBatch.Of([Token(4)], _time.GetUtcNow(), _options.Retention.MaxEventsPerStream), default);
         _feed.Announce(Key, later.Events);             // 4 arrives before 2 and 3
         _feed.Announce(Key, late.Events);              // then 2 and 3, already sent
-        await _log.AppendAsync(Key, [Token(5)], default); // 5 is never announced
-        var done = await _log.AppendAsync(Key, [new NewEvent(EventTypes.Done, "{}")], default);
+        await _log.AppendAsync(Key, AppendBatch.Of([Token(5)], _time.GetUtcNow(), _options.Retention.MaxEventsPerStream), default); // 5 is never announced
+        var done = await _log.AppendAsync(Key, AppendBatch.Of([new NewEvent(EventTypes.Done, "{}")], _time.GetUtcNow(), _options.Retention.MaxEventsPerStream), default);
         _feed.Announce(Key, done.Events);
         _time.Advance(LocalFanout.GapHealDelay);       // the fan-out reads 5 from the log
         var end = await run.WaitAsync(TimeSpan.FromSeconds(30));
@@ -57,12 +57,12 @@ public sealed class StreamSessionTests
     [Fact]
     public async Task Run_SubscriberThatStopsReading_OverflowsAndEnds()
     {
-        await _log.AppendAsync(Key, [Token(0)], default);
+        await _log.AppendAsync(Key, AppendBatch.Of([Token(0)], _time.GetUtcNow(), _options.Retention.MaxEventsPerStream), default);
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32, useSynchronizationContext: false));
         using var subscription = _hub.CreateSubscription(Key, default);
         var session = new StreamSession(_hub, Key, pipe.Writer, 0);
         var run = session.RunAsync(subscription);
-        await WaitUntilAsync(() => _feed.TopicCount == 1);
+        await WaitUntilAsync(() => _hub.Fanout.TopicCount == 1);
 
         for (var i = 1; i <= 100 && !run.IsCompleted; i++)
         {
@@ -71,17 +71,17 @@ public sealed class StreamSessionTests
 
         Assert.Equal(SessionEnd.Overflow, await run.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(SessionEnd.Overflow, subscription.EndReason);
-        Assert.Equal(0, _feed.TopicCount);
+        Assert.Equal(0, _hub.Fanout.TopicCount);
     }
 
     [Fact]
     public async Task Run_ReconnectAll_EndsWithReconnect()
     {
-        await _log.AppendAsync(Key, [Token(1)], default);
+        await _log.AppendAsync(Key, AppendBatch.Of([Token(1)], _time.GetUtcNow(), _options.Retention.MaxEventsPerStream), default);
         var pipe = new Pipe();
         using var subscription = _hub.CreateSubscription(Key, default);
         var run = new StreamSession(_hub, Key, pipe.Writer, 0).RunAsync(subscription);
-        await WaitUntilAsync(() => _feed.TopicCount == 1);
+        await WaitUntilAsync(() => _hub.Fanout.TopicCount == 1);
 
         Assert.Equal(1, _hub.ReconnectAll(TimeSpan.FromSeconds(3)));
 

@@ -18,8 +18,8 @@ public sealed class GenerationEventWriterTests
     public GenerationEventWriterTests()
     {
         var options = new StaticOptions(new SluiceOptions());
-        _log = new MemoryEventLog(options, _time);
-        _hub = new StreamHub(_log, new LocalFanout(options, _log, _time), options, _time);
+        _log = new MemoryEventLog();
+        _hub = new StreamHub(_log, new InProcessLiveFeed(), options, _time);
     }
 
     [Fact]

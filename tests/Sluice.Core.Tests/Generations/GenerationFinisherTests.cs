@@ -25,8 +25,8 @@ public sealed class GenerationFinisherTests
     public GenerationFinisherTests()
     {
         var options = new StaticOptions(new SluiceOptions());
-        _log = new MemoryEventLog(options, _time);
-        _hub = new StreamHub(_log, new LocalFanout(options, _log, _time), options, _time);
+        _log = new MemoryEventLog();
+        _hub = new StreamHub(_log, new InProcessLiveFeed(), options, _time);
         _ops = new OpsMetricsAggregator(_time);
         _finisher = new GenerationFinisher(_hub, _store, _ops, _time, null, NullLogger<GenerationFinisher>.Instance);
     }

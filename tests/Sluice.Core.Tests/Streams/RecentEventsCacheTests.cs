@@ -70,11 +70,11 @@ public sealed class RecentEventsCacheTests
     public async Task HubRead_ServesCachedPrefixThenTheLog_AndForgetsStreamsRemovedByRetention()
     {
         var options = new StaticOptions(_options);
-        var log = new MemoryEventLog(options, _time);
+        var log = new MemoryEventLog();
         var cache = new RecentEventsCache(options, _time);
-        var hub = new StreamHub(log, new LocalFanout(options, log, _time), options, _time, cache);
+        var hub = new StreamHub(log, new InProcessLiveFeed(), options, _time, cache);
         await hub.PublishAsync(Key, [new NewEvent(EventTypes.Token, "{\"gen\":1}")], default);
-        await log.AppendAsync(Key, [new NewEvent(EventTypes.Token, "{\"gen\":1}")], default); // not through the hub: not cached
+        await log.AppendAsync(Key, AppendBatch.Of([new NewEvent(EventTypes.Token, "{\"gen\":1}")], _time.GetUtcNow(), _options.Retention.MaxEventsPerStream), default); // not through the hub: not cached
 
         var both = await hub.ReadAsync(Key, 0, 10, default);
         _time.Advance(TimeSpan.FromDays(2));
