@@ -5,7 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the tests use for real: Debian's Chromium drives the native EventSource test, nginx
-# sits in front of Sluice in the proxy tests, and promtool (package prometheus) checks the alert rules.
+# sits in front of Sluice in the proxy tests, promtool (package prometheus) checks the alert rules, and
+# redis-server backs Sluice:Store=redis (each test starts its own on a free port and stops it by PID).
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 apt_install() {
@@ -17,6 +18,7 @@ apt_install() {
 tools=()
 [ -x /usr/sbin/nginx ] || tools+=(nginx)
 command -v promtool >/dev/null 2>&1 || tools+=(prometheus)
+command -v redis-server >/dev/null 2>&1 || tools+=(redis-server)
 # Only the binaries are needed: no recommended exporters or services.
 [ ${#tools[@]} -eq 0 ] || apt_install --no-install-recommends "${tools[@]}"
 

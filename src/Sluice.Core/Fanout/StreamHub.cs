@@ -90,7 +90,8 @@ internal sealed class StreamHub
     /// </summary>
     public async ValueTask<AppendResult> PublishAsync(StreamKey key, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken)
     {
-        var batch = AppendBatch.Of(events, _time.GetUtcNow(), _options.CurrentValue.Retention.MaxEventsPerStream);
+        var retention = _options.CurrentValue.Retention;
+        var batch = AppendBatch.Of(events, _time.GetUtcNow(), retention.MaxEventsPerStream, retention.Age);
         var result = await _log.AppendAsync(key, batch, cancellationToken);
         if (result.Status == AppendStatus.Appended)
         {

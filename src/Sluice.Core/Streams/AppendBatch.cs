@@ -2,17 +2,19 @@ namespace Sluice.Streams;
 
 /// <summary>
 /// One append as the hub decided it: the events, the time stamped on each, whether the batch closes the stream
-/// (it holds a terminal event), and how many events the stream keeps (older ones are trimmed with the append).
+/// (it holds a terminal event), how many events the stream keeps (older ones are trimmed with the append), and
+/// how long it is kept after this append (zero: no expiry of its own).
 /// Built by <see cref="Of"/> only, so that the policy lives in one place and no backend decides it again.
 /// </summary>
 internal readonly record struct AppendBatch
 {
-    private AppendBatch(IReadOnlyList<NewEvent> events, DateTimeOffset at, bool closes, long keepLast)
+    private AppendBatch(IReadOnlyList<NewEvent> events, DateTimeOffset at, bool closes, long keepLast, TimeSpan retainFor)
     {
         Events = events;
         At = at;
         Closes = closes;
         KeepLast = keepLast;
+        RetainFor = retainFor;
     }
 
     public IReadOnlyList<NewEvent> Events { get; }
@@ -24,7 +26,13 @@ internal readonly record struct AppendBatch
     /// <summary><c>Sluice:Retention:MaxEventsPerStream</c> at the time of the append.</summary>
     public long KeepLast { get; }
 
-    public static AppendBatch Of(IReadOnlyList<NewEvent> events, DateTimeOffset at, long keepLast)
+    /// <summary>
+    /// <c>Sluice:Retention:Age</c>: how long the stream is kept after this append. The retention sweep removes it
+    /// then; a store with expiring keys (Redis) also sets them to expire after it, as a backstop.
+    /// </summary>
+    public TimeSpan RetainFor { get; }
+
+    public static AppendBatch Of(IReadOnlyList<NewEvent> events, DateTimeOffset at, long keepLast, TimeSpan? retainFor = null)
     {
         var closes = false;
         foreach (var e in events)
@@ -32,6 +40,6 @@ internal readonly record struct AppendBatch
             closes |= EventTypes.IsTerminal(e.Type);
         }
 
-        return new AppendBatch(events, at, closes, keepLast);
+        return new AppendBatch(events, at, closes, keepLast, retainFor ?? TimeSpan.Zero);
     }
 }

@@ -1,0 +1,236 @@
+using System.Globalization;
+using Sluice.Streams;
+using StackExchange.Redis;
+using StreamInfo = Sluice.Streams.StreamInfo;
+
+namespace Sluice.Storage.Redis;
+
+/// <summary>
+/// <see cref="IEventLog"/> on Redis: one Redis Stream per Sluice stream (entry id <c>{id}-0</c>, fields
+/// <c>t</c>, <c>d</c>, <c>ts</c>) beside a meta hash, both under the stream's hash tag. An append is one Lua
+/// script, so it is atomic and ordered: it refuses a closed stream, assigns the next dense ids, XADDs them,
+/// trims to the batch's keep count, updates the meta, sets both keys to expire, and PUBLISHes the batch with
+/// its first id; pub/sub order then equals id order (Centrifugo's Redis engine works the same way).
+/// </summary>
+internal sealed class RedisEventLog(RedisConnection redis) : IEventLog
+{
+    /// <summary>Streams looked at per retention pass.</summary>
+    private const int RemoveBatch = 500;
+
+    // KEYS: meta, events. ARGV: now (ms), closes (1/0), keep, retain (ms, 0 = none), channel, then type, data per event.
+    // Returns the first id assigned, or -1 when the stream is closed.
+    private const string AppendScript = """
+        local meta, log = KEYS[1], KEYS[2]
+        local state = redis.call('HMGET', meta, 'last', 'closed', 'first')
+        if state[2] then return -1 end
+        local now = ARGV[1]
+        local last, first = tonumber(state[1]), tonumber(state[3])
+        if not last then
+          -- A missing meta beside existing events must not restart the stream at 1: take the ids from the events.
+          local newest = redis.call('XREVRANGE', log, '+', '-', 'COUNT', 1)
+          if #newest > 0 then
+            last = tonumber(string.match(newest[1][1], '^(%d+)'))
+            first = tonumber(string.match(redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1][1], '^(%d+)'))
+          else
+            last, first = 0, 1
+          end
+          redis.call('HSET', meta, 'created', now)
+        end
+        local start = last + 1
+        local parts = {tostring(start), now}
+        for i = 6, #ARGV, 2 do
+          last = last + 1
+          redis.call('XADD', log, last .. '-0', 't', ARGV[i], 'd', ARGV[i + 1], 'ts', now)
+          parts[#parts + 1] = ARGV[i]
+          parts[#parts + 1] = ARGV[i + 1]
+        end
+        local keep = tonumber(ARGV[3])
+        if last - first + 1 > keep then
+          first = last - keep + 1
+          redis.call('XTRIM', log, 'MINID', first)
+        end
+        redis.call('HSET', meta, 'first', first, 'last', last, 'last_at', now)
+        if ARGV[2] == '1' then redis.call('HSET', meta, 'closed', now) end
+        local retain = tonumber(ARGV[4])
+        if retain > 0 then
+          redis.call('PEXPIRE', meta, retain)
+          redis.call('PEXPIRE', log, retain)
+        end
+        redis.call('PUBLISH', ARGV[5], table.concat(parts, '\n'))
+        return start
+        """;
+
+    // KEYS: meta, events. ARGV: cutoff (ms). Removes the stream when its last event is older (or it is gone already).
+    private const string RemoveIfExpiredScript = """
+        local at = redis.call('HGET', KEYS[1], 'last_at')
+        if at and tonumber(at) >= tonumber(ARGV[1]) then return 0 end
+        redis.call('DEL', KEYS[1], KEYS[2])
+        return 1
+        """;
+
+    private readonly RedisKeys _keys = redis.Keys;
+
+    public async ValueTask<AppendResult> AppendAsync(StreamKey key, AppendBatch batch, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var events = batch.Events;
+        var now = batch.At.ToUnixTimeMilliseconds();
+        var args = new RedisValue[5 + (2 * events.Count)];
+        args[0] = now;
+        args[1] = batch.Closes ? 1 : 0;
+        args[2] = batch.KeepLast;
+        args[3] = (long)batch.RetainFor.TotalMilliseconds;
+        args[4] = _keys.Live(key).ToString();
+        for (var i = 0; i < events.Count; i++)
+        {
+            args[5 + (2 * i)] = events[i].Type;
+            args[6 + (2 * i)] = events[i].Data;
+        }
+
+        var db = await redis.DatabaseAsync();
+        var first = (long)await db.ScriptEvaluateAsync(AppendScript, [_keys.Meta(key), _keys.Events(key)], args);
+        if (first < 0)
+        {
+            return AppendResult.StreamClosed;
+        }
+
+        // Retention's index of streams by age: not in the script, since it is not in the stream's slot. Should it be
+        // lost, the keys' own expiry removes the stream anyway.
+        _ = db.SortedSetAddAsync(_keys.StreamsByAge, Member(key), now, CommandFlags.FireAndForget);
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(now);
+        var stored = new StoredEvent[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            stored[i] = new StoredEvent(first + i, events[i].Type, events[i].Data, at);
+        }
+
+        return AppendResult.Appended(stored);
+    }
+
+    public async ValueTask<IReadOnlyList<StoredEvent>> ReadAsync(StreamKey key, long afterId, int maxCount, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (maxCount <= 0 || afterId == long.MaxValue)
+        {
+            return [];
+        }
+
+        var db = await redis.DatabaseAsync();
+        var entries = await db.StreamRangeAsync(_keys.Events(key), minId: (afterId + 1).ToString(CultureInfo.InvariantCulture), maxId: "+", count: maxCount);
+        var result = new StoredEvent[entries.Length];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            result[i] = ToEvent(entries[i]);
+        }
+
+        return result;
+    }
+
+    public async ValueTask<StreamInfo?> GetInfoAsync(StreamKey key, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var db = await redis.DatabaseAsync();
+        var v = await db.HashGetAsync(_keys.Meta(key), [(RedisValue)"first", "last", "created", "closed", "last_at"]);
+        if (v[1].IsNull)
+        {
+            return null;
+        }
+
+        return new StreamInfo(
+            key.StreamId,
+            !v[3].IsNull,
+            (long)v[0],
+            (long)v[1],
+            DateTimeOffset.FromUnixTimeMilliseconds((long)v[2]),
+            v[3].IsNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)v[3]),
+            DateTimeOffset.FromUnixTimeMilliseconds((long)v[4]));
+    }
+
+    public async ValueTask<IReadOnlyList<StreamKey>> RemoveExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var db = await redis.DatabaseAsync();
+        var cutoffMs = cutoff.ToUnixTimeMilliseconds();
+        var removed = new List<StreamKey>();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var members = await db.SortedSetRangeByScoreAsync(_keys.StreamsByAge, double.NegativeInfinity, cutoffMs, Exclude.Stop, take: RemoveBatch);
+            foreach (var member in members)
+            {
+                var key = Parse(member);
+                if ((long)await db.ScriptEvaluateAsync(RemoveIfExpiredScript, [_keys.Meta(key), _keys.Events(key)], [cutoffMs]) == 1)
+                {
+                    removed.Add(key);
+                }
+
+                // Removed, or appended to since it was indexed (its newer score is on the way, or the entry is stale).
+                await db.SortedSetRemoveAsync(_keys.StreamsByAge, member);
+                var score = await db.HashGetAsync(_keys.Meta(key), "last_at");
+                if (!score.IsNull)
+                {
+                    await db.SortedSetAddAsync(_keys.StreamsByAge, member, (long)score);
+                }
+            }
+
+            if (members.Length < RemoveBatch)
+            {
+                return removed;
+            }
+        }
+    }
+
+    public async ValueTask PingAsync(CancellationToken cancellationToken)
+    {
+        var db = await redis.DatabaseAsync();
+        await db.PingAsync();
+    }
+
+    private static string Member(StreamKey key) => key.Tenant + "/" + key.StreamId;
+
+    private static StreamKey Parse(RedisValue member)
+    {
+        var s = (string)member!;
+        var slash = s.IndexOf('/', StringComparison.Ordinal);
+        return new StreamKey(s[..slash], s[(slash + 1)..]);
+    }
+
+    private static StoredEvent ToEvent(StreamEntry entry)
+    {
+        var id = (string)entry.Id!;
+        var dash = id.IndexOf('-', StringComparison.Ordinal);
+        string? type = null, data = null;
+        long ts = 0;
+        foreach (var field in entry.Values)
+        {
+            switch ((string?)field.Name)
+            {
+                case "t": type = field.Value; break;
+                case "d": data = field.Value; break;
+                case "ts": ts = (long)field.Value; break;
+            }
+        }
+
+        return new StoredEvent(long.Parse(id.AsSpan(0, dash < 0 ? id.Length : dash), CultureInfo.InvariantCulture), type ?? "", data ?? "{}", DateTimeOffset.FromUnixTimeMilliseconds(ts));
+    }
+
+    /// <summary>A batch as the append script publishes it: first id, time, then type and data per event, one per line (data is compact JSON: no newline).</summary>
+    internal static IReadOnlyList<StoredEvent>? ParseAnnouncement(string message)
+    {
+        var lines = message.Split('\n');
+        if (lines.Length < 4 || (lines.Length % 2) != 0
+            || !long.TryParse(lines[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+            || !long.TryParse(lines[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
+        {
+            return null;
+        }
+
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+        var events = new StoredEvent[(lines.Length - 2) / 2];
+        for (var i = 0; i < events.Length; i++)
+        {
+            events[i] = new StoredEvent(first + i, lines[2 + (2 * i)], lines[3 + (2 * i)], at);
+        }
+
+        return events;
+    }
+}
