@@ -2,9 +2,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Sluice.Audit;
 using Sluice.Configuration;
 using Sluice.Fanout;
+using Sluice.Generations;
+using Sluice.Ops;
+using Sluice.Resilience;
 using Sluice.Streams;
+using Sluice.Tenancy;
 
 namespace Sluice.Storage.Redis;
 
@@ -22,6 +27,14 @@ public static class RedisServiceCollectionExtensions
             "sluice",
             sp.GetRequiredService<ILogger<RedisConnection>>()));
         services.TryAddSingleton<IEventLog, RedisEventLog>();
+        services.TryAddSingleton<IKeyStore, RedisKeyStore>();
+        services.TryAddSingleton<IGenerationStore, RedisGenerationStore>();
+        services.TryAddSingleton<IPromptStore, RedisPromptStore>();
+        services.TryAddSingleton<IAuditLog, RedisAuditLog>();
+        services.TryAddSingleton<ITraceLog, RedisTraceLog>();
+        services.TryAddSingleton<IOpsMetricsStore, RedisOpsMetricsStore>();
+        services.TryAddSingleton<IOpsIdempotencyStore, RedisOpsIdempotencyStore>();
+        services.TryAddSingleton<IKillSwitchStore, RedisKillSwitchStore>();
         services.TryAddSingleton<RedisLiveFeed>();
         services.Replace(ServiceDescriptor.Singleton<ILiveFeed>(sp => sp.GetRequiredService<RedisLiveFeed>()));
         return builder;

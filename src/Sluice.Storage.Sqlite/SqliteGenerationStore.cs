@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using Sluice.Generations;
 
@@ -79,10 +78,10 @@ internal sealed class SqliteGenerationStore(SqliteDatabase db) : IGenerationStor
         c.Parameters.AddWithValue("$status", (int)record.Status);
         c.Parameters.AddWithValue("$created", record.CreatedAt.ToUnixTimeMilliseconds());
         c.Parameters.AddWithValue("$completed", record.CompletedAt is { } done ? done.ToUnixTimeMilliseconds() : DBNull.Value);
-        c.Parameters.AddWithValue("$record", JsonSerializer.Serialize(record, RecordJson.Default.GenerationRecord));
+        c.Parameters.AddWithValue("$record", JsonSerializer.Serialize(record, StoreJson.Default.GenerationRecord));
     }
 
-    private static GenerationRecord Deserialize(string json) => JsonSerializer.Deserialize(json, RecordJson.Default.GenerationRecord)!;
+    private static GenerationRecord Deserialize(string json) => JsonSerializer.Deserialize(json, StoreJson.Default.GenerationRecord)!;
 
     private sealed class CreateWrite(GenerationRecord record, IdempotencyClaim? claim) : SqliteWrite<(GenerationRecord Record, string Hash)?>
     {
@@ -128,7 +127,3 @@ internal sealed class SqliteGenerationStore(SqliteDatabase db) : IGenerationStor
         }
     }
 }
-
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(GenerationRecord))]
-internal sealed partial class RecordJson : JsonSerializerContext;

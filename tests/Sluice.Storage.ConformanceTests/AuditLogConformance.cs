@@ -1,4 +1,5 @@
 using Sluice.Audit;
+using Sluice.Storage.Redis;
 using Sluice.Storage.Sqlite;
 
 namespace Sluice.Storage.ConformanceTests;
@@ -69,4 +70,10 @@ public sealed class MemoryAuditLogConformance : AuditLogConformance
 public sealed class SqliteAuditLogConformance : AuditLogConformance
 {
     private protected override IAuditLog Create() => new SqliteAuditLog(OpenSqlite("sluice-audit-"));
+}
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisAuditLogConformance(RedisFixture redis) : AuditLogConformance
+{
+    private protected override IAuditLog Create() => new RedisAuditLog(OpenRedis(redis));
 }

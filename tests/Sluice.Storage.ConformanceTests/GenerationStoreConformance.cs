@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Sluice.Generations;
+using Sluice.Storage.Redis;
 using Sluice.Storage.Sqlite;
 
 namespace Sluice.Storage.ConformanceTests;
@@ -217,4 +218,20 @@ public sealed class SqliteGenerationStoreConformance : GenerationStoreConformanc
             await db.DisposeAsync();
         }
     }
+}
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisGenerationStoreConformance(RedisFixture redis) : GenerationStoreConformance
+{
+    private readonly RedisTestConnections _connections = new(redis);
+
+    private protected override (IGenerationStore, IPromptStore) Create()
+    {
+        var connection = _connections.Open();
+        return (new RedisGenerationStore(connection), new RedisPromptStore(connection));
+    }
+
+    private protected override Task<IGenerationStore?> ReopenAsync() => Task.FromResult<IGenerationStore?>(new RedisGenerationStore(_connections.Open()));
+
+    public override async Task DisposeAsync() => await _connections.DisposeAsync();
 }

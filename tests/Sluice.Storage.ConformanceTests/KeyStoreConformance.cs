@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Sluice.Storage.Redis;
 using Sluice.Storage.Sqlite;
 using Sluice.Tenancy;
 
@@ -85,4 +86,18 @@ public sealed class SqliteKeyStoreConformance : KeyStoreConformance
     }
 
     public override async Task DisposeAsync() => await _db.DisposeAsync();
+}
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisKeyStoreConformance(RedisFixture redis) : KeyStoreConformance
+{
+    private readonly RedisTestConnections _connections = new(redis);
+
+    public override Task InitializeAsync()
+    {
+        Store = new RedisKeyStore(_connections.Open());
+        return Task.CompletedTask;
+    }
+
+    public override async Task DisposeAsync() => await _connections.DisposeAsync();
 }

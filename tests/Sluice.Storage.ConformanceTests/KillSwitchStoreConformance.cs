@@ -1,4 +1,5 @@
 using Sluice.Resilience;
+using Sluice.Storage.Redis;
 using Sluice.Storage.Sqlite;
 
 namespace Sluice.Storage.ConformanceTests;
@@ -39,4 +40,10 @@ public sealed class MemoryKillSwitchStoreConformance : KillSwitchStoreConformanc
 public sealed class SqliteKillSwitchStoreConformance : KillSwitchStoreConformance
 {
     private protected override IKillSwitchStore Create() => new SqliteKillSwitchStore(OpenSqlite("sluice-kill-"));
+}
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisKillSwitchStoreConformance(RedisFixture redis) : KillSwitchStoreConformance
+{
+    private protected override IKillSwitchStore Create() => new RedisKillSwitchStore(OpenRedis(redis));
 }

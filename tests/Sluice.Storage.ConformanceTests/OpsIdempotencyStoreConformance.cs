@@ -1,4 +1,5 @@
 using Sluice.Ops;
+using Sluice.Storage.Redis;
 using Sluice.Storage.Sqlite;
 
 namespace Sluice.Storage.ConformanceTests;
@@ -95,4 +96,10 @@ public sealed class MemoryOpsIdempotencyStoreConformance : OpsIdempotencyStoreCo
 public sealed class SqliteOpsIdempotencyStoreConformance : OpsIdempotencyStoreConformance
 {
     private protected override IOpsIdempotencyStore Create() => new SqliteOpsIdempotencyStore(OpenSqlite("sluice-ops-idem-"));
+}
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisOpsIdempotencyStoreConformance(RedisFixture redis) : OpsIdempotencyStoreConformance
+{
+    private protected override IOpsIdempotencyStore Create() => new RedisOpsIdempotencyStore(OpenRedis(redis));
 }

@@ -1,4 +1,5 @@
 using Sluice.Ops;
+using Sluice.Storage.Redis;
 using Sluice.Storage.Sqlite;
 
 namespace Sluice.Storage.ConformanceTests;
@@ -49,4 +50,10 @@ public sealed class MemoryOpsMetricsStoreConformance : OpsMetricsStoreConformanc
 public sealed class SqliteOpsMetricsStoreConformance : OpsMetricsStoreConformance
 {
     private protected override IOpsMetricsStore Create() => new SqliteOpsMetricsStore(OpenSqlite("sluice-opsm-"));
+}
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisOpsMetricsStoreConformance(RedisFixture redis) : OpsMetricsStoreConformance
+{
+    private protected override IOpsMetricsStore Create() => new RedisOpsMetricsStore(OpenRedis(redis));
 }

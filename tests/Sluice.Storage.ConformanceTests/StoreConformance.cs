@@ -7,12 +7,21 @@ namespace Sluice.Storage.ConformanceTests;
 public abstract class StoreConformance : IAsyncLifetime
 {
     private readonly List<SqliteDatabase> _databases = [];
+    private readonly List<RedisTestConnections> _redis = [];
 
     private protected SqliteDatabase OpenSqlite(string prefix)
     {
         var db = new SqliteDatabase(Path.Combine(Directory.CreateTempSubdirectory(prefix).FullName, "sluice.db"), "normal", NullLogger<SqliteDatabase>.Instance);
         _databases.Add(db);
         return db;
+    }
+
+    /// <summary>A Redis store's connection under a key prefix of this test's own.</summary>
+    private protected Sluice.Storage.Redis.RedisConnection OpenRedis(RedisFixture fixture)
+    {
+        var connections = new RedisTestConnections(fixture);
+        _redis.Add(connections);
+        return connections.Open();
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -22,6 +31,11 @@ public abstract class StoreConformance : IAsyncLifetime
         foreach (var db in _databases)
         {
             await db.DisposeAsync();
+        }
+
+        foreach (var connections in _redis)
+        {
+            await connections.DisposeAsync();
         }
     }
 }

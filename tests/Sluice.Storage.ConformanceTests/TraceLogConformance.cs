@@ -1,4 +1,5 @@
 using Sluice.Ops;
+using Sluice.Storage.Redis;
 using Sluice.Storage.Sqlite;
 
 namespace Sluice.Storage.ConformanceTests;
@@ -86,4 +87,10 @@ public sealed class MemoryTraceLogConformance : TraceLogConformance
 public sealed class SqliteTraceLogConformance : TraceLogConformance
 {
     private protected override ITraceLog Create() => new SqliteTraceLog(OpenSqlite("sluice-trace-"));
+}
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisTraceLogConformance(RedisFixture redis) : TraceLogConformance
+{
+    private protected override ITraceLog Create() => new RedisTraceLog(OpenRedis(redis));
 }
