@@ -44,10 +44,19 @@ public static partial class SluiceCli
         };
         serve.SetAction(async (result, ct) =>
         {
-            await using var app = SluiceHost.Build([.. result.UnmatchedTokens]);
-            await app.StartAsync(ct);
-            await app.WaitForShutdownAsync(ct);
-            return 0;
+            try
+            {
+                await using var app = SluiceHost.Build([.. result.UnmatchedTokens]);
+                await SluiceHost.CheckStoreAsync(app, ct);
+                await app.StartAsync(ct);
+                await app.WaitForShutdownAsync(ct);
+                return 0;
+            }
+            catch (Sluice.Configuration.StoreStartupException ex)
+            {
+                await stderr.WriteLineAsync("sluice: " + ex.Message);
+                return 1;
+            }
         });
         root.Subcommands.Add(serve);
 

@@ -21,6 +21,8 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SluiceOptions>, SluiceOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ILiveFeed, InProcessLiveFeed>();
+        services.TryAddSingleton<Storage.IStoreFaults, Storage.EmbeddedStoreFaults>();
+        services.TryAddSingleton<Storage.IStoreStartupCheck, Storage.EmbeddedStoreStartupCheck>();
         services.TryAddSingleton<RecentEventsCache>();
         services.TryAddSingleton<SluiceMetrics>();
         services.TryAddSingleton<StreamHub>();

@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Sluice.Configuration;
 using Sluice.Http;
+using Sluice.Storage.Redis;
 using Sluice.Storage.Sqlite;
 
 namespace Sluice.Server;
@@ -11,6 +13,13 @@ namespace Sluice.Server;
 public static class SluiceHost
 {
     public const string DefaultUrl = "http://127.0.0.1:8080";
+
+    /// <summary>
+    /// Checks that the store can be used as configured, before the host starts; throws
+    /// <see cref="StoreStartupException"/> (one line for the operator) when it cannot.
+    /// </summary>
+    public static Task CheckStoreAsync(WebApplication app, CancellationToken cancellationToken = default) =>
+        app.Services.GetRequiredService<Sluice.Storage.IStoreStartupCheck>().CheckAsync(cancellationToken).AsTask();
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -45,8 +54,8 @@ public static class SluiceHost
                 sluice.AddMemoryStore();
                 break;
             case "redis":
-                throw new InvalidOperationException(
-                    "Sluice:Store=redis is not available in this build yet; use sqlite (default) or memory.");
+                sluice.AddRedisStore();
+                break;
             default:
                 // Unknown values fall through to the validator, which names the key at start.
                 sluice.AddSqliteStore();

@@ -26,6 +26,10 @@ internal sealed partial class RedisConnection : IAsyncDisposable
         // recovers when Redis comes, without a restart.
         _configuration.AbortOnConnectFail = false;
         _configuration.ClientName ??= "sluice";
+
+        // While Redis is unreachable a command fails at once (503 store_unavailable, Retry-After) instead of
+        // waiting in the backlog for a connection until its timeout.
+        _configuration.BacklogPolicy = BacklogPolicy.FailFast;
         _logger = logger;
         Keys = new RedisKeys(prefix);
     }

@@ -37,6 +37,8 @@ public static class RedisServiceCollectionExtensions
         services.TryAddSingleton<IKillSwitchStore, RedisKillSwitchStore>();
         services.TryAddSingleton<RedisLiveFeed>();
         services.Replace(ServiceDescriptor.Singleton<ILiveFeed>(sp => sp.GetRequiredService<RedisLiveFeed>()));
+        services.Replace(ServiceDescriptor.Singleton<IStoreFaults, RedisStoreFaults>());
+        services.Replace(ServiceDescriptor.Singleton<IStoreStartupCheck, RedisStartupCheck>());
         return builder;
     }
 }

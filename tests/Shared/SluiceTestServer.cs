@@ -60,6 +60,7 @@ public sealed class SluiceTestServer : IAsyncDisposable
             builder.Logging.AddProvider(logs);
             configure?.Invoke(builder);
         });
+        await SluiceHost.CheckStoreAsync(app);
         await app.StartAsync();
         return new SluiceTestServer(app, dataDir, logs);
     }

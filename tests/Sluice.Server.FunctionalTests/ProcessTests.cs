@@ -199,9 +199,9 @@ public sealed partial class SluiceProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public static async Task<SluiceProcess> StartAsync(string dataDir, string? adminKey = SluiceTestServer.AdminKey)
+    public static async Task<SluiceProcess> StartAsync(string dataDir, string? adminKey = SluiceTestServer.AdminKey, params string[] extra)
     {
-        var args = new List<string> { "--urls", "http://127.0.0.1:0", "--Sluice:DataDir", dataDir };
+        List<string> args = ["--urls", "http://127.0.0.1:0", "--Sluice:DataDir", dataDir, .. extra];
         if (adminKey is not null)
         {
             args.AddRange(["--Sluice:AdminKey", adminKey]);

@@ -34,6 +34,7 @@ internal static class ProblemCodes
     public const string QuotaExceeded = "quota_exceeded";
     public const string CredentialRevoked = "credential_revoked";
     public const string CredentialExpired = "credential_expired";
+    public const string StoreUnavailable = "store_unavailable";
 
     // Decided by Core when a generation is created; listed here so every code a client can see is in one place.
     public const string IdempotencyKeyReused = Sluice.Errors.ErrorCodes.IdempotencyKeyReused;
