@@ -22,10 +22,11 @@ public static class RedisServiceCollectionExtensions
     public static SluiceBuilder AddRedisStore(this SluiceBuilder builder)
     {
         var services = builder.Services;
-        services.TryAddSingleton(sp => new RedisConnection(
-            sp.GetRequiredService<IOptions<SluiceOptions>>().Value.Redis ?? throw new InvalidOperationException("Sluice:Redis is not set."),
-            "sluice",
-            sp.GetRequiredService<ILogger<RedisConnection>>()));
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<SluiceOptions>>().Value;
+            return new RedisConnection(options.Redis ?? throw new InvalidOperationException("Sluice:Redis is not set."), options.RedisKeyPrefix, sp.GetRequiredService<ILogger<RedisConnection>>());
+        });
         services.TryAddSingleton<IEventLog, RedisEventLog>();
         services.TryAddSingleton<IKeyStore, RedisKeyStore>();
         services.TryAddSingleton<IGenerationStore, RedisGenerationStore>();

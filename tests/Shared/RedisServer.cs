@@ -87,6 +87,15 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Synchronous kill, for a process-exit handler (which cannot await).</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill();
+        }
+    }
+
     /// <summary>Sends one inline command and returns the first line of the reply.</summary>
     public async Task<string> CommandAsync(string command, CancellationToken cancellationToken = default)
     {

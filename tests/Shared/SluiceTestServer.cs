@@ -39,10 +39,20 @@ public sealed class SluiceTestServer : IAsyncDisposable
         {
             "--urls", "http://127.0.0.1:0",
             "--environment", "Production",
-            "--Sluice:Store", store,
             "--Sluice:DataDir", dataDir,
             "--Logging:LogLevel:Default", "Debug",
         };
+        if (StoreOverride is "redis" && store is "sqlite" or "memory")
+        {
+            // One redis-server for the test run; each data directory is a deployment of its own by key prefix, so a
+            // test that restarts a server on the same directory finds its data again, as on SQLite.
+            var redis = await SharedRedisAsync();
+            args.AddRange(["--Sluice:Store", "redis", "--Sluice:Redis", redis.ConnectionString, "--Sluice:RedisKeyPrefix", Path.GetFileName(dataDir)]);
+        }
+        else
+        {
+            args.AddRange(["--Sluice:Store", store]);
+        }
         if (adminKey is not null)
         {
             args.AddRange(["--Sluice:AdminKey", adminKey]);
@@ -63,6 +73,35 @@ public sealed class SluiceTestServer : IAsyncDisposable
         await SluiceHost.CheckStoreAsync(app);
         await app.StartAsync();
         return new SluiceTestServer(app, dataDir, logs);
+    }
+
+    /// <summary>
+    /// <c>SLUICE_TEST_STORE=redis</c> runs every server a test starts on the default store (sqlite) or on memory on
+    /// Redis instead: the functional suite, once more, on the cluster store (scripts/test.sh).
+    /// </summary>
+    public static string? StoreOverride { get; } = Environment.GetEnvironmentVariable("SLUICE_TEST_STORE");
+
+    /// <summary>True when this run's servers are on Redis (tests that check a SQLite file skip then).</summary>
+    public static bool OnRedis => StoreOverride is "redis";
+
+    private static readonly Lock SharedRedisLock = new();
+    private static Task<RedisServer>? _sharedRedis;
+
+    private static Task<RedisServer> SharedRedisAsync()
+    {
+        lock (SharedRedisLock)
+        {
+            return _sharedRedis ??= StartSharedRedisAsync();
+        }
+    }
+
+    private static async Task<RedisServer> StartSharedRedisAsync()
+    {
+        var redis = await RedisServer.StartAsync();
+
+        // Stopped by the PID it was started with when the test process ends.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => redis.Kill();
+        return redis;
     }
 
     public HttpClient CreateClient(string? key = AdminKey)

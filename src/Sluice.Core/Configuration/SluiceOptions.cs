@@ -14,6 +14,12 @@ public sealed class SluiceOptions
     /// <summary><c>Sluice:Redis</c>: StackExchange.Redis connection string, for <c>Store=redis</c>.</summary>
     public string? Redis { get; set; }
 
+    /// <summary>
+    /// <c>Sluice:RedisKeyPrefix</c>: what every Redis key and channel of this deployment starts with, so that
+    /// several deployments (or test runs) can share one Redis without seeing each other's data.
+    /// </summary>
+    public string RedisKeyPrefix { get; set; } = "sluice";
+
     /// <summary><c>Sluice:AdminKey</c>: the bootstrap admin key of tenant <c>default</c>.</summary>
     public string? AdminKey { get; set; }
 

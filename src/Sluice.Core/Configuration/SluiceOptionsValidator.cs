@@ -19,6 +19,11 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
             errors.Add("Sluice:Redis must be set to a Redis connection string when Sluice:Store is redis.");
         }
 
+        if (o.RedisKeyPrefix.Length is 0 or > 64 || !o.RedisKeyPrefix.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            errors.Add($"Sluice:RedisKeyPrefix must be 1 to 64 of A-Z a-z 0-9 . _ - (got '{o.RedisKeyPrefix}').");
+        }
+
         if (o.StoreKind == StoreKind.Sqlite && string.IsNullOrWhiteSpace(o.DataDir))
         {
             errors.Add("Sluice:DataDir must name a directory when Sluice:Store is sqlite.");
