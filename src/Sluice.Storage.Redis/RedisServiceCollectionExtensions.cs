@@ -25,7 +25,15 @@ public static class RedisServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<SluiceOptions>>().Value;
-            return new RedisConnection(options.Redis ?? throw new InvalidOperationException("Sluice:Redis is not set."), options.RedisKeyPrefix, sp.GetRequiredService<ILogger<RedisConnection>>());
+            try
+            {
+                return new RedisConnection(options.Redis ?? throw new InvalidOperationException("Sluice:Redis is not set."), options.RedisKeyPrefix, sp.GetRequiredService<ILogger<RedisConnection>>());
+            }
+            catch (ArgumentException ex)
+            {
+                // A malformed connection string is the operator's to fix: the one-line start refusal, not a stack trace.
+                throw new StoreStartupException($"Sluice:Redis is not a valid StackExchange.Redis connection string: {ex.Message}");
+            }
         });
         services.TryAddSingleton<IEventLog, RedisEventLog>();
         services.TryAddSingleton<IKeyStore, RedisKeyStore>();
