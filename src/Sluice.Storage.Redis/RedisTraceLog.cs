@@ -18,10 +18,15 @@ internal sealed class RedisTraceLog(RedisConnection redis) : ITraceLog
     {
         var db = await redis.DatabaseAsync();
         var stored = e with { Id = await _index.NextIdAsync(db) };
-        await _index.AddAsync(db, stored.Id, stored.At, JsonSerializer.Serialize(stored, StoreJson.Default.TraceEvent));
         var member = RedisTimeIndex.Member(stored.Id);
         var score = stored.At.ToUnixTimeMilliseconds();
-        await Task.WhenAll(Indexes(stored).Select(index => db.SortedSetAddAsync(index, member, score)));
+
+        // One MULTI (every key shares the {traces} slot): a search never sees the event in one index and not another.
+        var transaction = db.CreateTransaction();
+        var writes = Indexes(stored).Select(index => (Task)transaction.SortedSetAddAsync(index, member, score)).ToList();
+        writes.Add(_index.AddAsync(transaction, stored.Id, stored.At, JsonSerializer.Serialize(stored, StoreJson.Default.TraceEvent)));
+        await transaction.ExecuteAsync();
+        await Task.WhenAll(writes);
     }
 
     public async ValueTask<IReadOnlyList<TraceEvent>> SearchAsync(string? keyword, string? tenant, DateTimeOffset from, DateTimeOffset to, int page, int size, CancellationToken cancellationToken)

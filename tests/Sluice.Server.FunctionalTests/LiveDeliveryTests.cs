@@ -36,7 +36,7 @@ public sealed class LiveDeliveryTests
         await stalled.GetStream().WriteAsync(Encoding.ASCII.GetBytes(
             $"GET /v1/streams/firehose/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SluiceTestServer.AdminKey}\r\n\r\n"));
         await using var healthy = await SseClient.ConnectAsync(client, "/v1/streams/firehose/events");
-        await WaitUntilAsync(() => hub.OpenConnections == 2);
+        await Eventually.TrueAsync(() => hub.OpenConnections == 2);
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         var before = GC.GetTotalMemory(forceFullCollection: true);
 
@@ -62,7 +62,7 @@ public sealed class LiveDeliveryTests
 
         await client.PublishAsync("firehose", "done");
         var healthyCount = await received.WaitAsync(TimeSpan.FromMinutes(2));
-        await WaitUntilAsync(() => hub.OpenConnections == 0);
+        await Eventually.TrueAsync(() => hub.OpenConnections == 0);
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         var after = GC.GetTotalMemory(forceFullCollection: true);
 
@@ -114,7 +114,7 @@ public sealed class LiveDeliveryTests
         await stalled.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
         await stalled.GetStream().WriteAsync(Encoding.ASCII.GetBytes(
             $"GET /v1/streams/history/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SluiceTestServer.AdminKey}\r\n\r\n"));
-        await WaitUntilAsync(() => hub.OpenConnections == 1);
+        await Eventually.TrueAsync(() => hub.OpenConnections == 1);
 
         // The deadline is armed only once a write is stuck; keep moving the clock until it fires.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -155,7 +155,7 @@ public sealed class LiveDeliveryTests
         await client.PublishAsync("quiet", "token", new { n = 1 });
         await using var sse = await SseClient.ConnectAsync(client, "/v1/streams/quiet/events");
         Assert.Equal("1", (await sse.NextAsync())!.Value.EventId);
-        await WaitUntilAsync(() => hub.OpenConnections == 1);
+        await Eventually.TrueAsync(() => hub.OpenConnections == 1);
 
         time.Advance(TimeSpan.FromSeconds(15));
         var heartbeat = await sse.NextAsync();
@@ -230,14 +230,5 @@ public sealed class LiveDeliveryTests
         });
 
         Assert.Contains(named, ex.Message, StringComparison.Ordinal);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
     }
 }

@@ -58,7 +58,7 @@ public sealed partial class ObservabilityTests
             await ahead.NextAsync();
         }
 
-        await WaitUntilAsync(() => hub.OpenConnections == 0);
+        await Eventually.TrueAsync(() => hub.OpenConnections == 0);
         var text = await ScrapeAsync(anonymous);
 
         Assert.Equal(0, Value(text, "sluice_sse_connections_open"));
@@ -186,7 +186,7 @@ public sealed partial class ObservabilityTests
             clients.Add(sse);
         }
 
-        await WaitUntilAsync(() => hub.OpenConnections == 20);
+        await Eventually.TrueAsync(() => hub.OpenConnections == 20);
         using var response = await client.PostAsJsonAsync("/v1/admin/sse/broadcast-reconnect", new { retry_ms = 2000 });
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         var retries = new List<TimeSpan>();
@@ -278,13 +278,4 @@ public sealed partial class ObservabilityTests
 
     [GeneratedRegex(@"^(?<name>[a-z_]+)(\{(?<labels>.*)\})? (?<value>\S+)$", RegexOptions.Multiline)]
     private static partial Regex Series();
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
-    }
 }

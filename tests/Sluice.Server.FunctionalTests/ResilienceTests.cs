@@ -122,7 +122,11 @@ public sealed class ResilienceTests : IAsyncLifetime
 
         // It expires by itself.
         _time.Advance(TimeSpan.FromSeconds(61));
-        var expired = Assert.Single((await _client.GetJsonAsync("/v1/ops/traces?keyword=kill_switch_expired")).GetProperty("data").EnumerateArray());
+        // The trace is written off the expiry timer's thread, so it lands a moment after the advance.
+        var traces = await Eventually.ValueAsync(
+            async () => (await _client.GetJsonAsync("/v1/ops/traces?keyword=kill_switch_expired")).GetProperty("data"),
+            data => data.GetArrayLength() > 0);
+        var expired = Assert.Single(traces.EnumerateArray());
         Assert.Contains("openai: the kill-switch set by", expired.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal("healthy", (await _client.ProviderHealthAsync("openai", verbose: true)).GetProperty("state").GetString());
         Assert.Equal("openai", await ServedByAsync(ViaAlias));

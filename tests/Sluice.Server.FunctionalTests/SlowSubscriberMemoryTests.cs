@@ -29,7 +29,7 @@ public sealed class SlowSubscriberMemoryTests(Xunit.Abstractions.ITestOutputHelp
         await stuck.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
         await stuck.SendAsync(Encoding.ASCII.GetBytes(
             $"GET /v1/streams/big/events HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nAuthorization: Bearer {SluiceTestServer.AdminKey}\r\nAccept: text/event-stream\r\n\r\n"));
-        await WaitUntilAsync(() => hub.OpenConnections == 1);
+        await Eventually.TrueAsync(() => hub.OpenConnections == 1);
         var before = GC.GetTotalMemory(forceFullCollection: true);
 
         var text = new string('x', 900_000);
@@ -45,17 +45,8 @@ public sealed class SlowSubscriberMemoryTests(Xunit.Abstractions.ITestOutputHelp
 
         // 150 events of 900 KB are ~400 MB as strings and frames; the ring keeps 8 MiB of them.
         Assert.True(grown < 100_000_000, $"the heap grew by {grown:N0} bytes");
-        await WaitUntilAsync(() => hub.OpenConnections == 0);
+        await Eventually.TrueAsync(() => hub.OpenConnections == 0);
         // Nothing was lost: a resume reads every event from the log.
         Assert.Equal(151, (await client.GetJsonAsync("/v1/streams/big")).GetProperty("last_id").GetInt64());
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
     }
 }

@@ -36,7 +36,7 @@ public sealed class StreamSessionTests
         using var subscription = _hub.CreateSubscription(Key, default);
         var session = new StreamSession(_hub, Key, pipe.Writer, 0);
         var run = session.RunAsync(subscription);
-        await WaitUntilAsync(() => _hub.Fanout.TopicCount == 1);
+        await Eventually.TrueAsync(() => _hub.Fanout.TopicCount == 1);
 
         var late = await _log.AppendAsync(Key, AppendBatch.Of([Token(2), Token(3)], _time.GetUtcNow(), _options.Retention.MaxEventsPerStream), default);
         var later = await _log.AppendAsync(Key, AppendBatch.Of([Token(4)], _time.GetUtcNow(), _options.Retention.MaxEventsPerStream), default);
@@ -62,7 +62,7 @@ public sealed class StreamSessionTests
         using var subscription = _hub.CreateSubscription(Key, default);
         var session = new StreamSession(_hub, Key, pipe.Writer, 0);
         var run = session.RunAsync(subscription);
-        await WaitUntilAsync(() => _hub.Fanout.TopicCount == 1);
+        await Eventually.TrueAsync(() => _hub.Fanout.TopicCount == 1);
 
         for (var i = 1; i <= 100 && !run.IsCompleted; i++)
         {
@@ -81,7 +81,7 @@ public sealed class StreamSessionTests
         var pipe = new Pipe();
         using var subscription = _hub.CreateSubscription(Key, default);
         var run = new StreamSession(_hub, Key, pipe.Writer, 0).RunAsync(subscription);
-        await WaitUntilAsync(() => _hub.Fanout.TopicCount == 1);
+        await Eventually.TrueAsync(() => _hub.Fanout.TopicCount == 1);
 
         Assert.Equal(1, _hub.ReconnectAll(TimeSpan.FromSeconds(3)));
 
@@ -130,14 +130,6 @@ public sealed class StreamSessionTests
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!condition())
-        {
-            await Task.Delay(5, timeout.Token);
-        }
-    }
 }
 
 public sealed class SignalTests
