@@ -46,6 +46,8 @@ public sealed class SluiceOptions
 
     public SqliteOptions Sqlite { get; set; } = new();
 
+    public ClusterOptions Cluster { get; set; } = new();
+
     public CacheOptions Cache { get; set; } = new();
 
     public TransportOptions Transport { get; set; } = new();
@@ -161,6 +163,16 @@ public sealed class SqliteOptions
 {
     /// <summary><c>Sluice:Sqlite:Synchronous</c>: <c>normal</c> (default; survives a killed process) or <c>full</c> (also survives power loss).</summary>
     public string Synchronous { get; set; } = "normal";
+}
+
+/// <summary><c>Sluice:Cluster</c>.</summary>
+public sealed class ClusterOptions
+{
+    /// <summary>
+    /// <c>Sluice:Cluster:LeaseTtl</c>: how long a running generation survives without reaching the store. Its output
+    /// is buffered that long through a store outage; an outage that outlasts it ends the generation with <c>worker_lost</c>.
+    /// </summary>
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary><c>Sluice:Transport</c>.</summary>

@@ -45,6 +45,10 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
         }
 
         Positive(errors, "Sluice:Heartbeat", o.Heartbeat, TimeSpan.FromMilliseconds(100));
+        if (o.Cluster.LeaseTtl < TimeSpan.FromSeconds(1) || o.Cluster.LeaseTtl > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"Sluice:Cluster:LeaseTtl must be from 00:00:01 to 00:10:00 (got {o.Cluster.LeaseTtl}).");
+        }
         Positive(errors, "Sluice:Retry", o.Retry, TimeSpan.Zero);
         Positive(errors, "Sluice:Limits:WriteTimeout", o.Limits.WriteTimeout, TimeSpan.FromMilliseconds(100));
         Positive(errors, "Sluice:Limits:ContractValidationTimeout", o.Limits.ContractValidationTimeout, TimeSpan.FromMilliseconds(1));

@@ -19,9 +19,11 @@ internal sealed class LocalFanout
     private readonly IEventLog _log;
     private readonly ILiveFeed _feed;
     private readonly TimeProvider _time;
+    private readonly Storage.IStoreFaults _faults;
 
-    public LocalFanout(IOptionsMonitor<SluiceOptions> options, IEventLog log, ILiveFeed feed, TimeProvider time)
+    public LocalFanout(IOptionsMonitor<SluiceOptions> options, IEventLog log, ILiveFeed feed, TimeProvider time, Storage.IStoreFaults faults)
     {
+        _faults = faults;
         _options = options;
         _log = log;
         _feed = feed;
@@ -30,6 +32,9 @@ internal sealed class LocalFanout
 
     /// <summary>How long a gap in a stream's announcements may last before the fan-out reads it from the log.</summary>
     public static TimeSpan GapHealDelay { get; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long a topic waits before reading the log again when the store was unreachable.</summary>
+    public static TimeSpan OutageRetryDelay { get; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Events read from the log at once when the feed says it missed announcements.</summary>
     private const int CatchUpBatch = 1024;
@@ -135,6 +140,7 @@ internal sealed class LocalFanout
 
             long after;
             int count;
+            bool catchUp;
             lock (topic.Order)
             {
                 topic.HealScheduled = false;
@@ -158,13 +164,43 @@ internal sealed class LocalFanout
                     return;
                 }
 
+                catchUp = topic.CatchUp;
                 topic.CatchUp = false;
             }
 
-            var missing = await _log.ReadAsync(topic.Key, after, count, CancellationToken.None);
+            IReadOnlyList<StoredEvent> missing;
+            try
+            {
+                missing = await _log.ReadAsync(topic.Key, after, count, CancellationToken.None);
+            }
+            catch (Exception ex) when (_faults.IsUnavailable(ex))
+            {
+                // The store is away (the feed usually says "missed" the moment it reconnects, which may be before
+                // the store serves reads). Try again until it answers: after an outage this read is what brings
+                // every open response on the stream up to date, since nothing else will announce what they missed.
+                lock (topic.Order)
+                {
+                    topic.CatchUp |= catchUp;
+                    if (topic.Removed || topic.HealScheduled)
+                    {
+                        return;
+                    }
+
+                    topic.HealScheduled = true;
+                }
+
+                _ = HealAsync(topic, OutageRetryDelay);
+                return;
+            }
+
             if (missing.Count > 0)
             {
                 Receive(topic, missing);
+            }
+
+            if (catchUp && missing.Count == count)
+            {
+                Missed(topic); // more than one batch was missed
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -31,8 +31,9 @@ internal sealed class StreamHub
     private readonly RecentEventsCache _cache;
 
     /// <summary>The optional parts are the host's (tests and benchmarks leave them out): DI fills what is registered.</summary>
-    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time, RecentEventsCache? cache = null, SluiceMetrics? metrics = null, Protection.RuntimeControls? controls = null)
+    public StreamHub(IEventLog log, ILiveFeed feed, IOptionsMonitor<SluiceOptions> options, TimeProvider time, RecentEventsCache? cache = null, SluiceMetrics? metrics = null, Protection.RuntimeControls? controls = null, Storage.IStoreFaults? faults = null)
     {
+        Faults = faults ?? new Storage.EmbeddedStoreFaults();
         _cache = cache ?? new RecentEventsCache(options, time);
         _connections = new Protection.AdjustableConcurrencyLimiter(() => controls?.MaxSseConnections ?? options.CurrentValue.Limits.MaxSseConnections, time);
         Metrics = metrics;
@@ -42,8 +43,11 @@ internal sealed class StreamHub
         _feed = feed;
         _options = options;
         _time = time;
-        _fanout = new LocalFanout(options, log, feed, time);
+        _fanout = new LocalFanout(options, log, feed, time, Faults);
     }
+
+    /// <summary>Tells a store outage (wait and retry) from a bug.</summary>
+    public Storage.IStoreFaults Faults { get; }
 
     /// <summary>This node's fan-out (streams with a local subscriber).</summary>
     internal LocalFanout Fanout => _fanout;

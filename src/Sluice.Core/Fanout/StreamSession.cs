@@ -23,6 +23,10 @@ internal sealed class StreamSession
     private bool _eventsSinceFlush;
     private readonly SseEventFormat? _format;
 
+    // A read of the log failed because the store was unreachable: the response stays open (heartbeats go on) and
+    // the read is tried again at each wake-up until it succeeds.
+    private bool _replayOwed;
+
     public StreamSession(StreamHub hub, StreamKey key, PipeWriter output, long startAfter, SseEventFormat? format = null)
     {
         _format = format;
@@ -43,13 +47,13 @@ internal sealed class StreamSession
         var token = subscription.Token;
         try
         {
-            if (await ReplayAsync(token))
+            if (await TryReplayAsync(token))
             {
                 return SessionEnd.Terminal;
             }
 
             using var watch = await _hub.WatchAsync(subscription);
-            if (await ReplayAsync(token))
+            if (await TryReplayAsync(token))
             {
                 return SessionEnd.Terminal;
             }
@@ -70,6 +74,11 @@ internal sealed class StreamSession
                     _output.Write(_format is null ? _hub.HeartbeatFrame.Span : _format.Heartbeat.Span);
                     _sentByType[5]++;
                     wrote = true;
+                }
+
+                if (_replayOwed && await TryReplayAsync(token))
+                {
+                    return SessionEnd.Terminal;
                 }
 
                 while (_lastSent < ring.Head)
@@ -96,7 +105,7 @@ internal sealed class StreamSession
 
                     // Missing: announced out of order or lost. The log has it, in order.
                     var before = _lastSent;
-                    if (await ReplayAsync(token))
+                    if (await TryReplayAsync(token))
                     {
                         return SessionEnd.Terminal;
                     }
@@ -126,6 +135,26 @@ internal sealed class StreamSession
         catch (OperationCanceledException)
         {
             return subscription.EndReason == SessionEnd.Overflow ? SessionEnd.Overflow : SessionEnd.ClientGone;
+        }
+    }
+
+    /// <summary>As <see cref="ReplayAsync"/>, but a store outage leaves the replay owed instead of ending the response.</summary>
+    private async Task<bool> TryReplayAsync(CancellationToken token)
+    {
+        _replayOwed = false;
+        try
+        {
+            return await ReplayAsync(token);
+        }
+        catch (Exception ex) when (!token.IsCancellationRequested && _hub.Faults.IsUnavailable(ex))
+        {
+            _replayOwed = true;
+            if (_eventsSinceFlush && await FlushAsync(token))
+            {
+                throw new OperationCanceledException(token);
+            }
+
+            return false;
         }
     }
 

@@ -7,6 +7,9 @@ namespace Sluice.Generations;
 /// Appends a generation's events in order without making the provider wait for the store: while one append
 /// is in flight, the events that arrive meanwhile gather and go in the next append as one batch. Each
 /// token is still its own event with its own id; under load the batches grow instead of the latency.
+/// Through a store outage (API.md section 9) the events wait in a bounded buffer and go in when the store is
+/// back; an outage longer than the outage budget (the lease) or a buffer over <see cref="MaxBufferedEvents"/>
+/// fails the writer with <see cref="StoreOutageOutlastedException"/>, and the generation ends <c>worker_lost</c>.
 /// </summary>
 internal sealed class GenerationEventWriter
 {
@@ -23,12 +26,28 @@ internal sealed class GenerationEventWriter
     private Exception? _failure;
     private long _lastId;
     private int _written;
+    private readonly TimeSpan _outageBudget;
 
-    public GenerationEventWriter(StreamHub hub, StreamKey key)
+    /// <summary>Events a writer holds at most while the store is unreachable (a generation's output is bounded by its max tokens too).</summary>
+    public const int MaxBufferedEvents = 10_000;
+
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A writer for <paramref name="key"/>, retrying appends for <paramref name="outageBudget"/> while the store is
+    /// unreachable (zero fails at once), taking over at <paramref name="lastId"/>: it is the stream's only writer.
+    /// </summary>
+    public GenerationEventWriter(StreamHub hub, StreamKey key, TimeSpan outageBudget = default, long lastId = 0)
     {
         _hub = hub;
         _key = key;
+        _outageBudget = outageBudget;
+        _lastId = lastId;
     }
+
+    /// <summary>True once the writer gave up because the store stayed unreachable past the budget.</summary>
+    public bool OutageOutlasted => Volatile.Read(ref _failure) is StoreOutageOutlastedException;
 
     /// <summary>Events handed to the writer so far (a token was exposed once this is non-zero).</summary>
     public int Written => Volatile.Read(ref _written);
@@ -106,14 +125,7 @@ internal sealed class GenerationEventWriter
             {
                 // Not cancellable: an event handed to the writer is the generation's truth, and a cancelled
                 // generation still ends with its terminal event.
-                var result = await _hub.PublishAsync(_key, batch, CancellationToken.None);
-                if (result.Status != AppendStatus.Appended)
-                {
-                    StreamClosed = true;
-                    throw new InvalidOperationException("The generation's stream is closed.");
-                }
-
-                Interlocked.Exchange(ref _lastId, result.Events[^1].Id);
+                Interlocked.Exchange(ref _lastId, await AppendAsync(batch));
                 batch.Clear();
                 lock (_lock)
                 {
@@ -133,4 +145,59 @@ internal sealed class GenerationEventWriter
             }
         }
     }
+
+    /// <summary>Appends the batch, through an outage within the budget; returns the new last id.</summary>
+    private async Task<long> AppendAsync(List<NewEvent> batch)
+    {
+        var before = Interlocked.Read(ref _lastId);
+        long? outageStarted = null;
+        var delay = FirstRetryDelay;
+        var time = _hub.Time;
+        while (true)
+        {
+            try
+            {
+                if (outageStarted is not null)
+                {
+                    // The append that failed may have reached the store before the connection broke (a reply lost,
+                    // not the command). As the stream's only writer, this one tells by the stream's last id.
+                    var info = await _hub.Log.GetInfoAsync(_key, CancellationToken.None);
+                    if (info is not null && info.LastId >= before + batch.Count)
+                    {
+                        return before + batch.Count;
+                    }
+                }
+
+                var result = await _hub.PublishAsync(_key, batch, CancellationToken.None);
+                if (result.Status != AppendStatus.Appended)
+                {
+                    StreamClosed = true;
+                    throw new InvalidOperationException("The generation's stream is closed.");
+                }
+
+                return result.Events[^1].Id;
+            }
+            catch (Exception ex) when (_hub.Faults.IsUnavailable(ex))
+            {
+                outageStarted ??= time.GetTimestamp();
+                int buffered;
+                lock (_lock)
+                {
+                    buffered = _pending.Count + batch.Count;
+                }
+
+                if (time.GetElapsedTime(outageStarted.Value) >= _outageBudget || buffered > MaxBufferedEvents)
+                {
+                    throw new StoreOutageOutlastedException(_outageBudget, buffered, ex);
+                }
+
+                await Task.Delay(delay, time);
+                delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
+            }
+        }
+    }
 }
+
+/// <summary>The store stayed unreachable longer than a running generation may wait for it.</summary>
+internal sealed class StoreOutageOutlastedException(TimeSpan budget, int buffered, Exception inner)
+    : Exception($"The store was unreachable for longer than {budget} (or {buffered} events waited): the generation's output could not be kept.", inner);

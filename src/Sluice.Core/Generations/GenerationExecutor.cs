@@ -14,7 +14,7 @@ namespace Sluice.Generations;
 /// again; how the generation ends is the <see cref="GenerationFinisher"/>'s.
 /// </summary>
 internal sealed partial class GenerationExecutor(
-    GenerationFinisher finisher, IGenerationStore store, TraceRecorder traces, TimeProvider time, IOptionsMonitor<SluiceOptions> options, ILogger<GenerationExecutor> logger)
+    GenerationFinisher finisher, TraceRecorder traces, TimeProvider time, IOptionsMonitor<SluiceOptions> options, ILogger<GenerationExecutor> logger)
 {
     private const string LostMessage = "The node stopped before the generation finished.";
 
@@ -23,7 +23,7 @@ internal sealed partial class GenerationExecutor(
         var request = job.Request;
         var record = job.Record with { Status = GenerationStatus.Running, StartedAt = time.GetUtcNow() };
         job.Record = record;
-        await store.UpdateAsync(record, CancellationToken.None);
+        await finisher.UpdateAsync(record);
 
         var writer = finisher.WriterFor(record);
         var run = new GenerationRun(request.Contract is not null, writer, time, job.AdmittedTimestamp);
@@ -48,6 +48,10 @@ internal sealed partial class GenerationExecutor(
         {
             ending = job.Lost ? GenerationEnding.WorkerLost(LostMessage) : GenerationEnding.Cancelled;
         }
+        catch (InvalidOperationException) when (writer.OutageOutlasted)
+        {
+            ending = null; // the finisher ends it worker_lost
+        }
         catch (Exception ex)
         {
             var failure = ex as ProviderException ?? new ProviderException(ErrorCodes.ProviderUnavailable, "The provider failed: " + ex.GetType().Name + ".", true, ex);
@@ -55,7 +59,7 @@ internal sealed partial class GenerationExecutor(
             ending = GenerationEnding.Failed(failure.Code, failure.Message, failure.Retryable);
         }
 
-        ending ??= await EndingOfOutputAsync(job, run, cancel);
+        ending ??= writer.OutageOutlasted ? GenerationEnding.WorkerLost("The store was unreachable for longer than Sluice:Cluster:LeaseTtl.") : await EndingOfOutputAsync(job, run, cancel);
         var released = ending.Status == GenerationStatus.Succeeded ? run.Release() : null;
         var facts = new GenerationFacts(run.Used, run.InputTokens, run.OutputTokens, run.TtftMs, time.GetElapsedTime(job.AdmittedTimestamp));
         record = await finisher.FinishAsync(record, ending, facts, writer, released);

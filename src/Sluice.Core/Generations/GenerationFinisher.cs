@@ -51,14 +51,39 @@ internal readonly record struct GenerationFacts(ProviderTarget? Used, long Input
 /// says finished (so whoever sees the final record also sees it counted).
 /// </summary>
 internal sealed partial class GenerationFinisher(
-    StreamHub hub, IGenerationStore store, Ops.OpsMetricsAggregator opsMetrics, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationFinisher> logger)
+    StreamHub hub, IGenerationStore store, Ops.OpsMetricsAggregator opsMetrics, TimeProvider time, SluiceMetrics? metrics, ILogger<GenerationFinisher> logger,
+    Microsoft.Extensions.Options.IOptionsMonitor<Configuration.SluiceOptions>? options = null)
 {
-    public GenerationEventWriter WriterFor(GenerationRecord record) => new(hub, record.StreamKey);
+    /// <summary>
+    /// How long the end of a generation waits for an unreachable store: its terminal event and final record must
+    /// land (nobody else will write them on one node), but a node cannot hold the generation's slot forever.
+    /// </summary>
+    public static readonly TimeSpan EndingOutageBudget = TimeSpan.FromMinutes(5);
+
+    private readonly Polly.ResiliencePipeline _endingRetry = Storage.StoreOutage.Pipeline(hub.Faults, time, EndingOutageBudget);
+
+    /// <summary>How long a running generation's output waits for an unreachable store (the lease).</summary>
+    public TimeSpan OutageBudget => options?.CurrentValue.Cluster.LeaseTtl ?? TimeSpan.FromSeconds(10);
+
+    public GenerationEventWriter WriterFor(GenerationRecord record) => new(hub, record.StreamKey, OutageBudget);
+
+    /// <summary>Writes a record, waiting out a store outage (within <see cref="EndingOutageBudget"/>).</summary>
+    public ValueTask UpdateAsync(GenerationRecord record) =>
+        _endingRetry.ExecuteAsync(static (state, ct) => state.store.UpdateAsync(state.record, ct), (store, record), CancellationToken.None);
 
     public async Task<GenerationRecord> FinishAsync(
         GenerationRecord record, GenerationEnding ending, GenerationFacts? facts = null, GenerationEventWriter? writer = null, IReadOnlyList<NewEvent>? released = null)
     {
         writer ??= WriterFor(record);
+        if (writer.OutageOutlasted)
+        {
+            // The store stayed away past the lease: what the writer buffered is gone, and the generation cannot go
+            // on. A new writer waits longer for its one terminal event, after the last id that did land.
+            ending = GenerationEnding.WorkerLost("The store was unreachable for longer than Sluice:Cluster:LeaseTtl; the generation's output could not be kept.");
+            released = null;
+            writer = new GenerationEventWriter(hub, record.StreamKey, EndingOutageBudget, writer.LastId);
+        }
+
         foreach (var e in released ?? [])
         {
             writer.Add(e);
@@ -110,7 +135,7 @@ internal sealed partial class GenerationFinisher(
             metrics?.GenerationFinished(final.Status.ToName(), run.Used?.Provider ?? "none", run.Used?.Model ?? "none", run.Elapsed);
         }
 
-        await store.UpdateAsync(final, CancellationToken.None);
+        await UpdateAsync(final);
         return final;
     }
 
