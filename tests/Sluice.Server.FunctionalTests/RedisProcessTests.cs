@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Sluice.Testing;
 
@@ -82,5 +83,168 @@ public sealed class RedisProcessTests
         Assert.Equal(byId.Count, byId.Values.Distinct().Count());
         Assert.Equal(Enumerable.Range(1, (int)lastId + 2).Select(i => (long)i), byId.Keys.Order());
         Assert.Equal([lastId + 1], next);
+    }
+
+    [Fact]
+    public async Task KillRedisDuringPublishingAndSubscribing_AppendfsyncAlways_NothingAcknowledgedLost_SubscribersStayOpen_NoIdReused()
+    {
+        await using var redis = await RedisServer.StartAsync("--appendfsync", "always");
+        using var sluice = await SluiceProcess.StartAsync(Directory.CreateTempSubdirectory("sluice-redis-outage-").FullName, SluiceTestServer.AdminKey,
+            [.. OnRedis(redis), "--Sluice:Heartbeat", "00:00:00.500"]);
+        using var client = sluice.CreateClient();
+        await client.PublishAsync("outage", "token", new { marker = "first" });
+
+        // Four subscribers, each one response from start to end: a reconnect would show as a second id 1 or a gap.
+        var subscribers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => SseClient.ConnectAsync(sluice.CreateClient(), "/v1/streams/outage/events")));
+        var heartbeatsDuringOutage = new int[subscribers.Length];
+        var outage = 0;
+        var reading = subscribers.Select((sse, n) => Task.Run(async () =>
+        {
+            var seen = new List<(long Id, string Type, string Data)>();
+            await foreach (var item in sse.ReadAllAsync())
+            {
+                if (item.EventId is null)
+                {
+                    if (item.EventType == "heartbeat" && Volatile.Read(ref outage) == 1)
+                    {
+                        Interlocked.Increment(ref heartbeatsDuringOutage[n]);
+                    }
+
+                    continue;
+                }
+
+                seen.Add((long.Parse(item.EventId, CultureInfo.InvariantCulture), item.EventType, item.Data));
+            }
+
+            return seen;
+        })).ToArray();
+
+        var acknowledged = new ConcurrentDictionary<long, string>();
+        var reused = 0;
+        var refused = 0;
+        var afterRestart = 0;
+        using var stop = new CancellationTokenSource();
+        var before = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var during = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var after = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var publishers = Enumerable.Range(0, 8).Select(p => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var marker = $"p{p}-{i}";
+                using var response = await client.PostAsJsonAsync("/v1/streams/outage/events", new { type = "token", data = new { marker } }, CancellationToken.None);
+                if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+                {
+                    Assert.Equal("store_unavailable", (await response.ProblemAsync(503)).GetProperty("code").GetString());
+                    Assert.NotNull(response.Headers.RetryAfter);
+                    Interlocked.Increment(ref refused);
+                    during.TrySetResult();
+                    await Task.Delay(50, CancellationToken.None); // a client honouring Retry-After, shortened
+                    continue;
+                }
+
+                await Api.EnsureAsync(response, 201);
+                var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ids")[0].GetInt64();
+                if (!acknowledged.TryAdd(id, marker))
+                {
+                    Interlocked.Increment(ref reused);
+                }
+
+                if (acknowledged.Count >= 400)
+                {
+                    before.TrySetResult();
+                }
+
+                if (Volatile.Read(ref outage) == 2 && Interlocked.Increment(ref afterRestart) >= 400)
+                {
+                    after.TrySetResult();
+                }
+            }
+        })).ToArray();
+
+        await before.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Volatile.Write(ref outage, 1);
+        await redis.KillAsync();
+        await during.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await Eventually.TrueAsync(() => heartbeatsDuringOutage.All(h => Volatile.Read(ref h) >= 2));
+        Volatile.Write(ref outage, 2);
+        await redis.StartAgainAsync();
+        await after.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        await Task.WhenAll(publishers);
+        var last = (await client.PublishAsync("outage", "done"))[0];
+
+        Assert.True(refused > 0);
+        Assert.Equal(0, reused);
+        foreach (var seen in await Task.WhenAll(reading))
+        {
+            Assert.Equal(Enumerable.Range(1, (int)last).Select(i => (long)i), seen.Select(e => e.Id));
+            Assert.Equal("done", seen[^1].Type);
+            var markers = seen.ToDictionary(e => e.Id, e => e.Data);
+            foreach (var (id, marker) in acknowledged)
+            {
+                Assert.Contains(marker, markers[id], StringComparison.Ordinal);
+            }
+        }
+
+        foreach (var sse in subscribers)
+        {
+            await sse.DisposeAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task KillRedisDuringAGeneration_ItsOutputWaitsAndLands_OrItEndsWorkerLostPastTheLease(bool outlastTheLease)
+    {
+        await using var redis = await RedisServer.StartAsync("--appendfsync", "always");
+        using var sluice = await SluiceProcess.StartAsync(Directory.CreateTempSubdirectory("sluice-redis-gen-").FullName, SluiceTestServer.AdminKey,
+            [.. OnRedis(redis), "--Sluice:Heartbeat", "00:00:00.250", "--Sluice:Cluster:LeaseTtl", outlastTheLease ? "00:00:01" : "00:01:00"]);
+        using var client = sluice.CreateClient();
+        var id = (await client.CreateGenerationAsync("""{"model":"simulated/default","messages":[{"role":"user","content":"x"}],"simulate":{"output_tokens":300,"tokens_per_second":100}}""")).GetProperty("id").GetString()!;
+        await using var sse = await SseClient.ConnectAsync(client, $"/v1/generations/{id}/events");
+
+        var items = new List<System.Net.ServerSentEvents.SseItem<string>>();
+        var heartbeats = 0;
+        var killed = false;
+        while (await sse.NextAsync() is { } item)
+        {
+            if (item.EventId is null)
+            {
+                // Heartbeats go on through the outage: 2 s of them outlasts a 1 s lease, with the generation running.
+                if (killed && item.EventType == "heartbeat" && ++heartbeats == 8)
+                {
+                    await redis.StartAgainAsync();
+                }
+
+                continue;
+            }
+
+            items.Add(item);
+            if (items.Count == 20)
+            {
+                await redis.KillAsync();
+                killed = true;
+            }
+        }
+
+        var last = items[^1];
+        Assert.Equal(Enumerable.Range(1, items.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)), items.Select(i => i.EventId));
+        var record = await client.GetJsonAsync($"/v1/generations/{id}");
+        if (outlastTheLease)
+        {
+            Assert.Equal("error", last.EventType);
+            Assert.Equal("worker_lost", JsonDocument.Parse(last.Data).RootElement.GetProperty("code").GetString());
+            Assert.Equal(("failed", "worker_lost"), (record.GetProperty("status").GetString(), record.GetProperty("error").GetProperty("code").GetString()));
+        }
+        else
+        {
+            Assert.Equal("done", last.EventType);
+            Assert.Equal(items.Count - 1, JsonDocument.Parse(last.Data).RootElement.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+            Assert.Equal("succeeded", record.GetProperty("status").GetString());
+        }
+
+        Assert.Equal(items.Count, record.GetProperty("last_event_id").GetInt64());
     }
 }
