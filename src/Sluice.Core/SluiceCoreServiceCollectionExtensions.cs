@@ -22,6 +22,7 @@ public static class SluiceCoreServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ILiveFeed, InProcessLiveFeed>();
         services.TryAddSingleton<Storage.IStoreFaults, Storage.EmbeddedStoreFaults>();
+        services.TryAddSingleton<Storage.IStoreStatus, Storage.EmbeddedStoreStatus>();
         services.TryAddSingleton<Storage.IStoreStartupCheck, Storage.EmbeddedStoreStartupCheck>();
         services.TryAddSingleton<RecentEventsCache>();
         services.TryAddSingleton<SluiceMetrics>();

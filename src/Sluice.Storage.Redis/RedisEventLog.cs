@@ -1,5 +1,6 @@
 using System.Globalization;
 using Sluice.Streams;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using StreamInfo = Sluice.Streams.StreamInfo;
 
@@ -12,14 +13,15 @@ namespace Sluice.Storage.Redis;
 /// trims to the batch's keep count, updates the meta, sets both keys to expire, and PUBLISHes the batch with
 /// its first id; pub/sub order then equals id order (Centrifugo's Redis engine works the same way).
 /// </summary>
-internal sealed class RedisEventLog(RedisConnection redis) : IEventLog
+internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider? time = null, ILogger<RedisEventLog>? logger = null) : IEventLog
 {
     /// <summary>Streams looked at per retention pass.</summary>
     private const int RemoveBatch = 500;
 
-    // KEYS: meta, events. ARGV: now (ms), closes (1/0), keep, retain (ms, 0 = none), channel, then type, data per event.
-    // Returns the first id assigned, or -1 when the stream is closed.
-    private const string AppendScript = """
+    // KEYS: meta, events. ARGV: now (ms), closes (1/0), keep, retain (ms, 0 = none), channel, the last id this node
+    // saw acknowledged (0 = none), then type, data per event (none: only the check for lost events).
+    // Returns the first id assigned, 0 when there was nothing to append, or -1 when the stream is closed.
+    private static readonly string AppendScript = """
         local meta, log = KEYS[1], KEYS[2]
         local state = redis.call('HMGET', meta, 'last', 'closed', 'first')
         if state[2] then return -1 end
@@ -36,9 +38,27 @@ internal sealed class RedisEventLog(RedisConnection redis) : IEventLog
           end
           redis.call('HSET', meta, 'created', now)
         end
+        local retain = tonumber(ARGV[4])
+        local acked = tonumber(ARGV[6])
+        if last < acked then
+          -- Redis came back with less than it acknowledged (an older dataset, a lost AOF). Handing out those ids
+          -- again would give a resuming client other events under ids it has seen: end the stream instead, with
+          -- the store's marker after the highest id ever acknowledged.
+          last = acked + 1
+          if redis.call('XLEN', log) == 0 then first = last end
+          redis.call('XADD', log, last .. '-0', 't', '__LOST_TYPE__', 'd', '__LOST_DATA__', 'ts', now)
+          redis.call('HSET', meta, 'first', first, 'last', last, 'last_at', now, 'closed', now, 'lost', acked)
+          if retain > 0 then
+            redis.call('PEXPIRE', meta, retain)
+            redis.call('PEXPIRE', log, retain)
+          end
+          redis.call('PUBLISH', ARGV[5], last .. '\n' .. now .. '\n__LOST_TYPE__\n__LOST_DATA__')
+          return -1
+        end
+        if #ARGV < 7 then return 0 end
         local start = last + 1
         local parts = {tostring(start), now}
-        for i = 6, #ARGV, 2 do
+        for i = 7, #ARGV, 2 do
           last = last + 1
           redis.call('XADD', log, last .. '-0', 't', ARGV[i], 'd', ARGV[i + 1], 'ts', now)
           parts[#parts + 1] = ARGV[i]
@@ -51,14 +71,16 @@ internal sealed class RedisEventLog(RedisConnection redis) : IEventLog
         end
         redis.call('HSET', meta, 'first', first, 'last', last, 'last_at', now)
         if ARGV[2] == '1' then redis.call('HSET', meta, 'closed', now) end
-        local retain = tonumber(ARGV[4])
         if retain > 0 then
           redis.call('PEXPIRE', meta, retain)
           redis.call('PEXPIRE', log, retain)
         end
         redis.call('PUBLISH', ARGV[5], table.concat(parts, '\n'))
         return start
-        """;
+        """.Replace("__LOST_TYPE__", EventTypes.StoreLostEvents, StringComparison.Ordinal).Replace("__LOST_DATA__", LostData, StringComparison.Ordinal);
+
+    /// <summary>The data of the marker that ends a stream whose acknowledged events Redis lost.</summary>
+    internal const string LostData = """{"code":"store_lost_events","message":"The store lost events it had acknowledged; the stream ends here so that no id is used twice.","retryable":false}""";
 
     // KEYS: meta, events. ARGV: cutoff (ms). Removes the stream when its last event is older (or it is gone already).
     private const string RemoveIfExpiredScript = """
@@ -68,31 +90,113 @@ internal sealed class RedisEventLog(RedisConnection redis) : IEventLog
         return 1
         """;
 
+    /// <summary>Streams whose last acknowledged id a node keeps (about 100 bytes each).</summary>
+    internal const int RememberedStreams = 100_000;
+
     private readonly RedisKeys _keys = redis.Keys;
+    private readonly AcknowledgedIds _acknowledged = new(RememberedStreams);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    private int _hooked;
+    private string? _runId;
+
+    private async ValueTask<IDatabase> DatabaseAsync()
+    {
+        var db = await redis.DatabaseAsync();
+        if (Volatile.Read(ref _hooked) == 0)
+        {
+            var runId = await RunIdAsync(db);
+            if (Interlocked.Exchange(ref _hooked, 1) != 0)
+            {
+                return db;
+            }
+
+            _runId = runId;
+            (await redis.MultiplexerAsync()).ConnectionRestored += (_, e) =>
+            {
+                if (e.ConnectionType == ConnectionType.Interactive)
+                {
+                    _ = CheckAfterRestartAsync();
+                }
+            };
+        }
+
+        return db;
+    }
+
+    // INFO through a script: StackExchange.Redis refuses INFO itself outside admin mode, scripts may call it.
+    private const string RunIdScript = "return string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')";
+
+    private static async Task<string?> RunIdAsync(IDatabase db) => (string?)await db.ScriptEvaluateAsync(RunIdScript);
+
+    /// <summary>
+    /// After a reconnect to a Redis that restarted (a new <c>run_id</c>), every stream this node saw acknowledged is
+    /// checked at once, not at its next append: one whose events did not survive ends with the store's marker, so
+    /// its open responses end with <c>store_lost_events</c> instead of waiting for events that will never come.
+    /// </summary>
+    private async Task CheckAfterRestartAsync()
+    {
+        try
+        {
+            var db = await redis.DatabaseAsync();
+            var runId = await RunIdAsync(db);
+            if (runId is null || runId == _runId)
+            {
+                return;
+            }
+
+            _runId = runId;
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var ended = 0;
+            foreach (var chunk in _acknowledged.Live(now).Chunk(256))
+            {
+                var checks = chunk.Select(p => db.ScriptEvaluateAsync(AppendScript, [_keys.Meta(p.Key), _keys.Events(p.Key)],
+                    [now, 0, long.MaxValue, 0, _keys.Live(p.Key).ToString(), p.Value])).ToArray();
+                foreach (var check in checks)
+                {
+                    if ((long)await check < 0)
+                    {
+                        ended++;
+                    }
+                }
+            }
+
+            LogRestartChecked(runId, ended);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // The next reconnect checks again; meanwhile every append still carries the node's acknowledged id.
+            _runId = null;
+            LogRestartCheckFailed(ex);
+        }
+    }
 
     public async ValueTask<AppendResult> AppendAsync(StreamKey key, AppendBatch batch, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var events = batch.Events;
         var now = batch.At.ToUnixTimeMilliseconds();
-        var args = new RedisValue[5 + (2 * events.Count)];
+        var args = new RedisValue[6 + (2 * events.Count)];
         args[0] = now;
         args[1] = batch.Closes ? 1 : 0;
         args[2] = batch.KeepLast;
         args[3] = (long)batch.RetainFor.TotalMilliseconds;
         args[4] = _keys.Live(key).ToString();
+        args[5] = _acknowledged.LastId(key, now);
         for (var i = 0; i < events.Count; i++)
         {
-            args[5 + (2 * i)] = events[i].Type;
-            args[6 + (2 * i)] = events[i].Data;
+            args[6 + (2 * i)] = events[i].Type;
+            args[7 + (2 * i)] = events[i].Data;
         }
 
-        var db = await redis.DatabaseAsync();
+        var db = await DatabaseAsync();
         var first = (long)await db.ScriptEvaluateAsync(AppendScript, [_keys.Meta(key), _keys.Events(key)], args);
         if (first < 0)
         {
             return AppendResult.StreamClosed;
         }
+
+        _acknowledged.Remember(key, first + events.Count - 1, batch.RetainFor > TimeSpan.Zero ? now + (long)batch.RetainFor.TotalMilliseconds : long.MaxValue);
 
         // Retention's index of streams by age: not in the script, since it is not in the stream's slot. Should it be
         // lost, the keys' own expiry removes the stream anyway.
@@ -161,6 +265,7 @@ internal sealed class RedisEventLog(RedisConnection redis) : IEventLog
                 if ((long)await db.ScriptEvaluateAsync(RemoveIfExpiredScript, [_keys.Meta(key), _keys.Events(key)], [cutoffMs]) == 1)
                 {
                     removed.Add(key);
+                    _acknowledged.Forget(key);
                 }
 
                 // Removed, or appended to since it was indexed (its newer score is on the way, or the entry is stale).
@@ -233,4 +338,10 @@ internal sealed class RedisEventLog(RedisConnection redis) : IEventLog
 
         return events;
     }
+
+    [LoggerMessage(EventId = 3120, Level = LogLevel.Warning, Message = "Redis restarted (run_id {RunId}); streams ended with store_lost_events because their acknowledged events were not there: {Ended}")]
+    private partial void LogRestartChecked(string runId, int ended);
+
+    [LoggerMessage(EventId = 3121, Level = LogLevel.Warning, Message = "Checking streams after a Redis restart failed; the next reconnect checks again")]
+    private partial void LogRestartCheckFailed(Exception exception);
 }

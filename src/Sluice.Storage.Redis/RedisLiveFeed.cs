@@ -108,13 +108,38 @@ internal sealed partial class RedisLiveFeed : ILiveFeed, IAsyncDisposable
             keys = [.. _channels.Keys];
         }
 
-        Interlocked.Increment(ref _resubscribes);
+        if (e.ConnectionType == ConnectionType.Subscription)
+        {
+            Interlocked.Increment(ref _resubscribes);
+        }
+
         foreach (var key in keys)
         {
             _listeners.Missed(key);
         }
 
         LogRestored(_logger, e.ConnectionType.ToString(), keys.Length);
+    }
+
+    /// <summary>
+    /// For a subscription found dead (the probe's own channel stopped hearing itself while commands still work):
+    /// every stream's channel is subscribed again and its listeners read the log for what they missed.
+    /// </summary>
+    public async Task ResubscribeAllAsync()
+    {
+        Channel[] channels;
+        lock (_channels)
+        {
+            channels = [.. _channels.Values];
+        }
+
+        Interlocked.Increment(ref _resubscribes);
+        foreach (var channel in channels)
+        {
+            await channel.RestartAsync();
+        }
+
+        LogResubscribedAll(_logger, channels.Length);
     }
 
     public async ValueTask DisposeAsync()
@@ -157,12 +182,30 @@ internal sealed partial class RedisLiveFeed : ILiveFeed, IAsyncDisposable
 
         public Task Subscribed => _subscribed.Task;
 
-        public void Start() => _ = SubscribeAsync();
+        public void Start() => _ = SubscribeAsync(missed: false);
 
-        private async Task SubscribeAsync()
+        public async Task RestartAsync()
+        {
+            if (_queue is { } queue)
+            {
+                _queue = null;
+                try
+                {
+                    await queue.UnsubscribeAsync();
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    // Dead already: the subscribe below replaces it either way.
+                }
+            }
+
+            await SubscribeAsync(missed: true);
+        }
+
+        private async Task SubscribeAsync(bool missed)
         {
             var delay = TimeSpan.FromMilliseconds(100);
-            var failed = false;
+            var failed = missed;
             while (!_closed.IsCancellationRequested)
             {
                 try
@@ -240,6 +283,9 @@ internal sealed partial class RedisLiveFeed : ILiveFeed, IAsyncDisposable
 
     [LoggerMessage(EventId = 3110, Level = LogLevel.Warning, Message = "Redis {Connection} connection restored; {Streams} streams read the log for what pub/sub missed")]
     private static partial void LogRestored(ILogger logger, string connection, int streams);
+
+    [LoggerMessage(EventId = 3112, Level = LogLevel.Warning, Message = "Redis pub/sub subscription found dead by the probe; {Streams} streams subscribed again and read the log for what they missed")]
+    private static partial void LogResubscribedAll(ILogger logger, int streams);
 
     [LoggerMessage(EventId = 3111, Level = LogLevel.Warning, Message = "Redis subscribe for {Stream} failed ({Error}); retrying")]
     private static partial void LogSubscribeFailed(ILogger logger, string stream, string error);

@@ -48,6 +48,9 @@ public static class RedisServiceCollectionExtensions
         services.Replace(ServiceDescriptor.Singleton<ILiveFeed>(sp => sp.GetRequiredService<RedisLiveFeed>()));
         services.Replace(ServiceDescriptor.Singleton<IStoreFaults, RedisStoreFaults>());
         services.Replace(ServiceDescriptor.Singleton<IStoreStartupCheck, RedisStartupCheck>());
+        services.TryAddSingleton<RedisStoreProbe>();
+        services.Replace(ServiceDescriptor.Singleton<IStoreStatus>(sp => sp.GetRequiredService<RedisStoreProbe>()));
+        services.AddHostedService(sp => sp.GetRequiredService<RedisStoreProbe>());
         return builder;
     }
 }

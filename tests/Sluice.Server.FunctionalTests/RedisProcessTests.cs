@@ -26,6 +26,13 @@ public sealed class RedisProcessTests
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
+    private static async Task<double> MetricAsync(HttpClient client, string name)
+    {
+        var text = await client.GetStringAsync("/metrics");
+        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal));
+        return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+    }
+
     [Fact]
     public async Task KillSluiceDuring32Publishers_Restart_EveryAcknowledgedEventIsThereOnceAndIdsAreDense()
     {
@@ -167,9 +174,12 @@ public sealed class RedisProcessTests
         await redis.KillAsync();
         await during.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await Eventually.TrueAsync(() => heartbeatsDuringOutage.All(h => Volatile.Read(ref h) >= 2));
+        await Eventually.ValueAsync(() => MetricAsync(client, "sluice_store_up"), v => v == 0);
         Volatile.Write(ref outage, 2);
         await redis.StartAgainAsync();
         await after.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await Eventually.ValueAsync(() => MetricAsync(client, "sluice_store_up"), v => v == 1);
+        Assert.True(await MetricAsync(client, "sluice_store_resubscribes_total") >= 1);
         await stop.CancelAsync();
         await Task.WhenAll(publishers);
         var last = (await client.PublishAsync("outage", "done"))[0];
@@ -246,5 +256,63 @@ public sealed class RedisProcessTests
         }
 
         Assert.Equal(items.Count, record.GetProperty("last_event_id").GetInt64());
+    }
+
+    [Fact]
+    public async Task RedisBackEmpty_AOFDeleted_AffectedStreamsEndWithStoreLostEvents_AndNoIdIsUsedAgain()
+    {
+        await using var redis = await RedisServer.StartAsync("--appendfsync", "always");
+        using var sluice = await SluiceProcess.StartAsync(Directory.CreateTempSubdirectory("sluice-redis-lost-").FullName, SluiceTestServer.AdminKey, OnRedis(redis));
+        using var client = sluice.CreateClient();
+        for (var i = 0; i < 50; i++)
+        {
+            await client.PublishAsync("watched", "token", new { n = i });
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            await client.PublishAsync("idle", "token", new { n = i });
+        }
+
+        await using var sse = await SseClient.ConnectAsync(sluice.CreateClient(), "/v1/streams/watched/events");
+        for (var seen = 0; seen < 50;)
+        {
+            if ((await sse.NextAsync())?.EventId is not null)
+            {
+                seen++;
+            }
+        }
+
+        await redis.KillAsync();
+        Directory.Delete(Path.Combine(redis.Directory, "appendonlydir"), recursive: true);
+        await redis.StartAgainAsync();
+        Assert.Equal("0", (await redis.CommandAsync("DBSIZE")).Trim(':', '\r', '\n'));
+
+        // The open response ends with the id-less error once the node has seen Redis come back empty.
+        var rest = await sse.ReadAllAsync().Where(i => i.EventType != "heartbeat").ToListAsync();
+        var lost = Assert.Single(rest);
+        Assert.Equal("error", lost.EventType);
+        Assert.Null(lost.EventId);
+        Assert.Equal("store_lost_events", JsonDocument.Parse(lost.Data).RootElement.GetProperty("code").GetString());
+        Assert.False(JsonDocument.Parse(lost.Data).RootElement.GetProperty("retryable").GetBoolean());
+
+        // No id is handed out again, on either stream: both are closed after the highest id ever acknowledged.
+        foreach (var (stream, acknowledged) in new[] { ("watched", 50L), ("idle", 10L) })
+        {
+            var info = await Eventually.ValueAsync(async () =>
+            {
+                // 503 store_unavailable until the node has reconnected.
+                using var response = await client.GetAsync($"/v1/streams/{stream}");
+                return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonElement>() : default;
+            }, i => i.ValueKind == JsonValueKind.Object && i.GetProperty("status").GetString() == "closed");
+            Assert.Equal(acknowledged + 1, info.GetProperty("last_id").GetInt64());
+            using var publish = await client.PostAsJsonAsync($"/v1/streams/{stream}/events", new { type = "token", data = new { n = "after" } });
+            Assert.Equal("stream_closed", (await publish.ProblemAsync(409)).GetProperty("code").GetString());
+        }
+
+        // A client resuming from an id it had gets the end, not other events under its ids.
+        await using var resumed = await SseClient.ConnectAsync(client, "/v1/streams/watched/events", lastEventId: "50");
+        var after = await resumed.ReadAllAsync().Where(i => i.EventType != "heartbeat").ToListAsync();
+        Assert.Equal("store_lost_events", JsonDocument.Parse(Assert.Single(after).Data).RootElement.GetProperty("code").GetString());
     }
 }

@@ -32,8 +32,9 @@ internal sealed class SluiceMetrics
     private readonly Counter<long> _generations;
     private readonly Counter<long> _disconnects;
 
-    public SluiceMetrics(IMeterFactory meterFactory)
+    public SluiceMetrics(IMeterFactory meterFactory, Storage.IStoreStatus? store = null)
     {
+        store ??= new Storage.EmbeddedStoreStatus();
         var meter = meterFactory.Create(MeterName);
         _connectionsOpen = meter.CreateUpDownCounter<long>("sluice.sse.connections.open", description: "Open SSE responses on this node.");
         _reconnects = meter.CreateCounter<long>("sluice.sse.reconnects", description: "SSE subscribes that resumed from a position (Last-Event-ID or lastEventId).");
@@ -52,6 +53,10 @@ internal sealed class SluiceMetrics
             description: "1 while a provider takes traffic (healthy or degraded), 0 when down (circuit open) or killed.");
         meter.CreateObservableGauge("sluice.provider.circuit_state", () => Providers(static p => Resilience.ProviderResilience.CircuitValue(p.Circuit)),
             description: "A provider's circuit breaker: 0 closed, 1 half-open, 2 open.");
+        meter.CreateObservableGauge("sluice.store.up", () => store.IsUp ? 1 : 0,
+            description: "1 while this node reaches its store (for Redis: a probe every second of commands and of its pub/sub subscription), 0 when not.");
+        meter.CreateObservableCounter("sluice.store.resubscribes", () => store.Resubscribes,
+            description: "Times this node's live feed subscribed again after its subscription was lost (a reconnect, or a probe that found it dead).");
         LastEventAge = meter.CreateObservableGauge("sluice.sse.last_event_age", () => LastEventAgeSeconds?.Invoke() ?? 0, unit: "s",
             description: "Seconds since an event was last written to any SSE client on this node.");
     }
@@ -138,7 +143,7 @@ internal sealed class SluiceMetrics
         EventTypes.Tool => 1,
         EventTypes.Citation => 2,
         EventTypes.Done => 3,
-        EventTypes.Error => 4,
+        EventTypes.Error or EventTypes.StoreLostEvents => 4,
         EventTypes.Heartbeat => 5,
         EventTypes.SafeResponse => 6,
         _ => 7,

@@ -15,8 +15,9 @@ internal static class SseFrames
     private static readonly Action<SseItem<string>, IBufferWriter<byte>> WriteUtf8 =
         static (item, writer) => Encoding.UTF8.GetBytes(item.Data, writer);
 
-    public static byte[] Encode(StoredEvent e) =>
-        Encode(new SseItem<string>(e.Data, e.Type) { EventId = e.Id.ToString(CultureInfo.InvariantCulture) });
+    public static byte[] Encode(StoredEvent e) => e.Type == EventTypes.StoreLostEvents
+        ? EncodeUnnumbered(EventTypes.Error, e.Data)
+        : Encode(new SseItem<string>(e.Data, e.Type) { EventId = e.Id.ToString(CultureInfo.InvariantCulture) });
 
     /// <summary>An event with no <c>id:</c> line (heartbeat, resume errors): it never moves Last-Event-ID.</summary>
     public static byte[] EncodeUnnumbered(string type, string data) => Encode(new SseItem<string>(data, type));

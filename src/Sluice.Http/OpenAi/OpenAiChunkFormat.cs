@@ -36,7 +36,7 @@ internal sealed class OpenAiChunkFormat : SseEventFormat
 
     public override ReadOnlyMemory<byte> Frame(StoredEvent e)
     {
-        if (e.Type == EventTypes.Error)
+        if (e.Type is EventTypes.Error or EventTypes.StoreLostEvents)
         {
             _failed = true;
         }
@@ -59,7 +59,7 @@ internal sealed class OpenAiChunkFormat : SseEventFormat
     {
         using var data = JsonDocument.Parse(e.Data);
         var root = data.RootElement;
-        if (e.Type == EventTypes.Error)
+        if (e.Type is EventTypes.Error or EventTypes.StoreLostEvents)
         {
             return ErrorFrame(e.Id, Str(root, "message") ?? "The generation failed.", "server_error", Str(root, "code"),
                 root.TryGetProperty("retryable", out var r) && r.ValueKind == JsonValueKind.True);
