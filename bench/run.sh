@@ -3,7 +3,8 @@
 # ../shared/tools/sseload-peers/fastapi), each scenario against both in the same run. Loopback only, bounded.
 #   bench/run.sh [scenario ...]      scenarios: idle fanout burst publish streams (default: all)
 #   PEERS="peer-a" (default) | "peer-a peer-b" | ""   which peers to run beside Sluice
-#   STORE=sqlite (default) | memory   Sluice's store
+#   STORE=sqlite (default) | memory | redis   Sluice's store (redis: a redis-server this script starts on port
+#   16390 with appendonly yes, appendfsync everysec, noeviction; its CPU is store_cpu_seconds in each line)
 # Needs (Debian): python3-fastapi python3-uvicorn python3-uvloop python3-redis python3-hiredis redis-server;
 # peer B also needs node + npm. Results: one JSON line per scenario and target, also in bench/results/.
 set -euo pipefail
@@ -24,10 +25,22 @@ dotnet build -c Release -nologo -clp:ErrorsOnly src/Sluice.Server >/dev/null
 dotnet build -c Release -nologo -clp:ErrorsOnly bench/Sluice.Load >/dev/null
 LOAD="dotnet $ROOT/bench/Sluice.Load/bin/Release/net10.0/Sluice.Load.dll"
 
+REDIS_PID=
+STORE_ARGS=
+if [ "$STORE" = redis ]; then
+  mkdir -p "$STATE/redis"
+  redis-server --port 16390 --bind 127.0.0.1 --dir "$STATE/redis" --appendonly yes --appendfsync everysec --save "" \
+    --maxmemory-policy noeviction >"$STATE/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 1 50); do redis-cli -p 16390 ping >/dev/null 2>&1 && break; sleep 0.1; done
+  STORE_ARGS="--Sluice:Redis 127.0.0.1:16390"
+fi
+
 start_sluice() {
   rm -rf "$STATE/data"
+  [ -z "$REDIS_PID" ] || redis-cli -p 16390 flushall >/dev/null
   dotnet "$ROOT/src/Sluice.Server/bin/Release/net10.0/Sluice.Server.dll" --urls "http://127.0.0.1:$PORT" \
-    --Sluice:Store "$STORE" --Sluice:DataDir "$STATE/data" --Sluice:AdminKey "$KEY" \
+    --Sluice:Store "$STORE" --Sluice:DataDir "$STATE/data" --Sluice:AdminKey "$KEY" $STORE_ARGS \
     --Logging:LogLevel:Default Warning ${SLUICE_ARGS:-} >"$STATE/sluice.log" 2>&1 &
   SLUICE_PID=$!
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -47,7 +60,7 @@ stop_peer() {
     peer-b) "$PEERS_DIR/resumable-stream/stop.sh" >/dev/null 2>&1 || true ;;
   esac
 }
-cleanup() { stop_sluice; for p in $PEERS; do stop_peer "$p"; done; [ -n "$PEERS_DIR" ] && "$PEERS_DIR/redis/stop.sh" >/dev/null 2>&1 || true; }
+cleanup() { stop_sluice; [ -z "$REDIS_PID" ] || kill "$REDIS_PID" 2>/dev/null || true; for p in $PEERS; do stop_peer "$p"; done; [ -n "$PEERS_DIR" ] && "$PEERS_DIR/redis/stop.sh" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 args_for() {
@@ -63,7 +76,7 @@ args_for() {
 for scenario in $SCENARIOS; do
   # A fresh server per scenario and target, so one scenario's leftovers do not weigh on the next.
   start_sluice
-  $LOAD "$scenario" --target sluice --url "http://127.0.0.1:$PORT" --key "$KEY" --pids "$SLUICE_PID" $(args_for "$scenario") | tee -a "$OUT"
+  $LOAD "$scenario" --target sluice --url "http://127.0.0.1:$PORT" --key "$KEY" --pids "$SLUICE_PID" ${REDIS_PID:+--store-pids $REDIS_PID} $(args_for "$scenario") | tee -a "$OUT"
   stop_sluice
   for peer in $PEERS; do
     start_peer "$peer"

@@ -7,16 +7,19 @@ using Sluice.Load;
 
 // sseload for Sluice and its peers. Loopback only; every loop is bounded in count and time.
 // usage: Sluice.Load <idle|fanout|burst|publish|streams|generations|overhead|ops-seed|ops> --target sluice|peer-a|peer-b --url http://127.0.0.1:PORT
-//        [--key KEY] [--pids 123,456] [scenario options]; prints one JSON line.
+//        [--key KEY] [--pids 123,456] [--store-pids 789] [scenario options]; prints one JSON line.
 var options = ParseArgs(args);
 if (options.Count == 0 || !options.ContainsKey("scenario"))
 {
-    Console.Error.WriteLine("usage: Sluice.Load <idle|fanout|burst|publish|streams> --target sluice|peer-a|peer-b --url http://127.0.0.1:PORT [--key K] [--pids P,...] [--subscribers N] [--rate R] [--duration S] [--history H] [--connections N] [--streams M] [--concurrency C] [--count N]");
+    Console.Error.WriteLine("usage: Sluice.Load <idle|fanout|burst|publish|streams> --target sluice|peer-a|peer-b --url http://127.0.0.1:PORT [--key K] [--pids P,...] [--store-pids P,...] [--subscribers N] [--rate R] [--duration S] [--history H] [--connections N] [--streams M] [--concurrency C] [--count N]");
     return 2;
 }
 
 var target = Target.Create(Opt("target", "sluice"), Opt("url", "http://127.0.0.1:8080"), options.GetValueOrDefault("key") ?? Environment.GetEnvironmentVariable("SLUICE_KEY"));
 var pids = Opt("pids", "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+
+// The store's processes (a redis-server), counted apart from the server's: CPU per unit of work is both.
+var storePids = Opt("store-pids", "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
 using var handler = new SocketsHttpHandler
 {
     MaxConnectionsPerServer = int.MaxValue,
@@ -33,6 +36,7 @@ var run = $"{Opt("scenario", "")}-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(
 // (tiered JIT), which a Python or Node peer does not; measuring that would measure start-up, not serving.
 await WarmUpAsync(Int("warmup", 10000));
 var serverCpuStart = Stats.CpuSeconds(pids);
+var storeCpuStart = Stats.CpuSeconds(storePids);
 var clientCpuStart = Process.GetCurrentProcess().TotalProcessorTime;
 var wallStart = Stopwatch.StartNew();
 object result = Opt("scenario", "") switch
@@ -52,6 +56,7 @@ var usage = new
 {
     wall_seconds = Math.Round(wallStart.Elapsed.TotalSeconds, 1),
     server_cpu_seconds = Math.Round(Stats.CpuSeconds(pids) - serverCpuStart, 1),
+    store_cpu_seconds = storePids.Length == 0 ? (double?)null : Math.Round(Stats.CpuSeconds(storePids) - storeCpuStart, 2),
     client_cpu_seconds = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - clientCpuStart).TotalSeconds, 1),
 };
 var merged = JsonSerializer.SerializeToNode(result)!.AsObject();
