@@ -41,7 +41,8 @@ internal sealed partial class RedisStoreProbe(RedisConnection redis, RedisLiveFe
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task ProbeAsync()
+    /// <summary>One probe (the service runs one per <see cref="Interval"/>; tests call it directly).</summary>
+    internal async Task ProbeAsync()
     {
         try
         {

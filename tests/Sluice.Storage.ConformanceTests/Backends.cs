@@ -135,6 +135,40 @@ public sealed class RedisLiveFeedConformance(RedisFixture redis) : LiveFeedConfo
         Assert.True(((RedisLiveFeed)reader.Feed).Resubscribes >= 1);
     }
 
+    /// <summary>
+    /// A subscription gone while its connection stays up (nchan#371, centrifugo#1189): nothing reconnects, so only
+    /// the probe can notice. Unsubscribing behind the feed's back makes exactly that state on a real Redis.
+    /// </summary>
+    [Fact]
+    public async Task SubscriptionGoneSilently_TheProbeFindsIt_AndTheStreamIsSubscribedAgain()
+    {
+        var connection = _connections.Open();
+        var feed = new RedisLiveFeed(connection, NullLogger<RedisLiveFeed>.Instance);
+        _feeds.Add(feed);
+        var key = new StreamKey("acme", "silent");
+        var listener = new Recorder();
+        using var _ = await feed.ListenAsync(key, listener, default);
+        using var probe = new RedisStoreProbe(connection, feed, new RedisStoreFaults(), TimeProvider.System, NullLogger<RedisStoreProbe>.Instance);
+        await probe.ProbeAsync();
+        await probe.ProbeAsync();
+        Assert.True(probe.IsUp);
+        Assert.Equal(0, feed.Resubscribes);
+
+        await (await connection.MultiplexerAsync()).GetSubscriber().UnsubscribeAllAsync();
+        var writer = Open();
+        await writer.Log.AppendAsync(key, AppendBatch.Of([new NewEvent("token", "{}")], DateTimeOffset.UtcNow, 1000), default);
+        for (var i = 0; i < 3; i++)
+        {
+            await probe.ProbeAsync();
+        }
+
+        Assert.Equal(1, feed.Resubscribes);
+        await listener.MissedSignal.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await writer.Log.AppendAsync(key, AppendBatch.Of([new NewEvent("token", "{}")], DateTimeOffset.UtcNow, 1000), default);
+        Assert.Equal(2, (await listener.UntilAsync(1)).Single().Id);
+        Assert.Equal(1, feed.Resubscribes);
+    }
+
     public override async Task DisposeAsync()
     {
         foreach (var feed in _feeds)
