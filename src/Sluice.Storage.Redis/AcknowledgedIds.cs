@@ -15,23 +15,47 @@ internal sealed class AcknowledgedIds(int capacity)
     private volatile ConcurrentDictionary<StreamKey, Entry> _current = new();
     private volatile ConcurrentDictionary<StreamKey, Entry> _previous = new();
 
-    public readonly record struct Entry(long LastId, long ExpiresAtMs);
+    // Keys added to _current. Counted here because ConcurrentDictionary.Count takes every bucket lock, and this
+    // runs on every append.
+    private int _added;
 
-    public int Count => _current.Count + _previous.Count;
+    public readonly record struct Entry(long LastId, long ExpiresAtMs);
 
     public void Remember(StreamKey key, long lastId, long expiresAtMs)
     {
         var entry = new Entry(lastId, expiresAtMs);
-        _current.AddOrUpdate(key, static (_, e) => e, static (_, old, e) => new Entry(Math.Max(old.LastId, e.LastId), Math.Max(old.ExpiresAtMs, e.ExpiresAtMs)), entry);
-        if (_current.Count >= capacity / 2)
+        var map = _current;
+        while (true)
         {
-            lock (_rotate)
+            if (map.TryGetValue(key, out var old))
             {
-                if (_current.Count >= capacity / 2)
+                var merged = new Entry(Math.Max(old.LastId, lastId), Math.Max(old.ExpiresAtMs, expiresAtMs));
+                if (merged == old || map.TryUpdate(key, merged, old))
                 {
-                    _previous = _current;
-                    _current = new ConcurrentDictionary<StreamKey, Entry>();
+                    return;
                 }
+            }
+            else if (map.TryAdd(key, entry))
+            {
+                if (Interlocked.Increment(ref _added) >= capacity / 2)
+                {
+                    Rotate(map);
+                }
+
+                return;
+            }
+        }
+    }
+
+    private void Rotate(ConcurrentDictionary<StreamKey, Entry> full)
+    {
+        lock (_rotate)
+        {
+            if (_current == full)
+            {
+                _previous = full;
+                _current = new ConcurrentDictionary<StreamKey, Entry>();
+                Volatile.Write(ref _added, 0);
             }
         }
     }
@@ -53,8 +77,24 @@ internal sealed class AcknowledgedIds(int capacity)
         _previous.TryRemove(key, out _);
     }
 
-    /// <summary>Every stream still remembered and not expired.</summary>
-    public IEnumerable<KeyValuePair<StreamKey, long>> Live(long nowMs) =>
-        _previous.Concat(_current).Where(p => p.Value.ExpiresAtMs > nowMs)
-            .GroupBy(p => p.Key).Select(g => new KeyValuePair<StreamKey, long>(g.Key, g.Max(p => p.Value.LastId)));
+    /// <summary>Every stream still remembered and not expired (a stream in both generations: the newer entry).</summary>
+    public IEnumerable<KeyValuePair<StreamKey, Entry>> Live(long nowMs)
+    {
+        var current = _current;
+        foreach (var pair in current)
+        {
+            if (pair.Value.ExpiresAtMs > nowMs)
+            {
+                yield return pair;
+            }
+        }
+
+        foreach (var pair in _previous)
+        {
+            if (pair.Value.ExpiresAtMs > nowMs && !current.ContainsKey(pair.Key))
+            {
+                yield return pair;
+            }
+        }
+    }
 }

@@ -20,7 +20,8 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
 
     // KEYS: meta, events. ARGV: now (ms), closes (1/0), keep, retain (ms, 0 = none), channel, the last id this node
     // saw acknowledged (0 = none), then type, data per event (none: only the check for lost events).
-    // Returns the first id assigned, 0 when there was nothing to append, or -1 when the stream is closed.
+    // Returns the first id assigned, 0 when there was nothing to append, -1 when the stream is closed, -2 when this
+    // call closed it because Redis lost acknowledged events.
     private static readonly string AppendScript = """
         local meta, log = KEYS[1], KEYS[2]
         local state = redis.call('HMGET', meta, 'last', 'closed', 'first')
@@ -53,7 +54,7 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
             redis.call('PEXPIRE', log, retain)
           end
           redis.call('PUBLISH', ARGV[5], last .. '\n' .. now .. '\n__LOST_TYPE__\n__LOST_DATA__')
-          return -1
+          return -2
         end
         if #ARGV < 7 then return 0 end
         local start = last + 1
@@ -98,7 +99,7 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private int _hooked;
-    private string? _runId;
+    private volatile string? _runId;
 
     private async ValueTask<IDatabase> DatabaseAsync()
     {
@@ -127,7 +128,18 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
     // INFO through a script: StackExchange.Redis refuses INFO itself outside admin mode, scripts may call it.
     private const string RunIdScript = "return string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')";
 
-    private static async Task<string?> RunIdAsync(IDatabase db) => (string?)await db.ScriptEvaluateAsync(RunIdScript);
+    private static async Task<string?> RunIdAsync(IDatabase db)
+    {
+        try
+        {
+            return (string?)await db.ScriptEvaluateAsync(RunIdScript);
+        }
+        catch (RedisServerException e) when (!RedisStoreFaults.IsTransient(e.Message))
+        {
+            // A managed Redis may refuse INFO even in scripts: no restart check then, every append still checks.
+            return null;
+        }
+    }
 
     /// <summary>
     /// After a reconnect to a Redis that restarted (a new <c>run_id</c>), every stream this node saw acknowledged is
@@ -136,40 +148,57 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
     /// </summary>
     private async Task CheckAfterRestartAsync()
     {
-        try
+        // A reconnect can come while Redis is still loading its dataset: try again for a while, since no further
+        // reconnect will come to trigger the check. Appends check their stream meanwhile either way.
+        for (var attempt = 1; ; attempt++)
         {
-            var db = await redis.DatabaseAsync();
-            var runId = await RunIdAsync(db);
-            if (runId is null || runId == _runId)
+            try
             {
-                return;
-            }
-
-            _runId = runId;
-            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var ended = 0;
-            foreach (var chunk in _acknowledged.Live(now).Chunk(256))
-            {
-                var checks = chunk.Select(p => db.ScriptEvaluateAsync(AppendScript, [_keys.Meta(p.Key), _keys.Events(p.Key)],
-                    [now, 0, long.MaxValue, 0, _keys.Live(p.Key).ToString(), p.Value])).ToArray();
-                foreach (var check in checks)
+                var db = await redis.DatabaseAsync();
+                var runId = await RunIdAsync(db);
+                if (runId is null || runId == _runId)
                 {
-                    if ((long)await check < 0)
+                    return;
+                }
+
+                var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                var ended = 0;
+                foreach (var chunk in _acknowledged.Live(now).Chunk(256))
+                {
+                    // No events, only the check; a stream it ends keeps the expiry its last append set.
+                    var checks = chunk.Select(p => db.ScriptEvaluateAsync(AppendScript, [_keys.Meta(p.Key), _keys.Events(p.Key)],
+                        [now, 0, long.MaxValue, p.Value.ExpiresAtMs == long.MaxValue ? 0 : p.Value.ExpiresAtMs - now, _keys.Live(p.Key).ToString(), p.Value.LastId])).ToArray();
+                    foreach (var check in checks)
                     {
-                        ended++;
+                        if ((long)await check == EndedLost)
+                        {
+                            ended++;
+                        }
                     }
                 }
-            }
 
-            LogRestartChecked(runId, ended);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            // The next reconnect checks again; meanwhile every append still carries the node's acknowledged id.
-            _runId = null;
-            LogRestartCheckFailed(ex);
+                _runId = runId;
+                LogRestartChecked(runId, ended);
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                if (attempt == RestartCheckAttempts)
+                {
+                    LogRestartCheckFailed(ex);
+                    return;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1), _time);
+            }
         }
     }
+
+    /// <summary>Tries of the restart check, a second apart, before it is left to the next reconnect.</summary>
+    private const int RestartCheckAttempts = 60;
+
+    /// <summary>What the append script returns when it ended the stream with the store's marker (-1: already closed).</summary>
+    private const long EndedLost = -2;
 
     public async ValueTask<AppendResult> AppendAsync(StreamKey key, AppendBatch batch, CancellationToken cancellationToken)
     {
@@ -342,6 +371,6 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
     [LoggerMessage(EventId = 3120, Level = LogLevel.Warning, Message = "Redis restarted (run_id {RunId}); streams ended with store_lost_events because their acknowledged events were not there: {Ended}")]
     private partial void LogRestartChecked(string runId, int ended);
 
-    [LoggerMessage(EventId = 3121, Level = LogLevel.Warning, Message = "Checking streams after a Redis restart failed; the next reconnect checks again")]
+    [LoggerMessage(EventId = 3121, Level = LogLevel.Warning, Message = "Checking streams after a Redis restart failed for a minute; the next reconnect checks again (appends check their own stream meanwhile)")]
     private partial void LogRestartCheckFailed(Exception exception);
 }

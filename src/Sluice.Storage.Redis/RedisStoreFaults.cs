@@ -24,7 +24,7 @@ internal sealed class RedisStoreFaults : IStoreFaults
     }
 
     /// <summary>Replies of a Redis that is up but cannot serve yet: loading its dataset, a replica cut off, or out of memory.</summary>
-    private static bool IsTransient(string message) =>
+    internal static bool IsTransient(string message) =>
         message.StartsWith("LOADING", StringComparison.Ordinal) || message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
         || message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || message.StartsWith("OOM", StringComparison.Ordinal)
         || message.StartsWith("BUSY", StringComparison.Ordinal);

@@ -147,6 +147,11 @@ internal sealed class GenerationEventWriter
     }
 
     /// <summary>Appends the batch, through an outage within the budget; returns the new last id.</summary>
+    /// <remarks>
+    /// A loop, not <see cref="Storage.StoreOutage"/>'s Polly pipeline: this runs per batch on every generation, where
+    /// the pipeline's timeout strategy costs a context and a linked token source per call; this costs nothing until
+    /// an append fails. It also checks, before each retry, whether the failed append landed.
+    /// </remarks>
     private async Task<long> AppendAsync(List<NewEvent> batch)
     {
         var before = Interlocked.Read(ref _lastId);

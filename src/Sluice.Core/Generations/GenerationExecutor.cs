@@ -50,7 +50,8 @@ internal sealed partial class GenerationExecutor(
         }
         catch (InvalidOperationException) when (writer.OutageOutlasted)
         {
-            ending = null; // the finisher ends it worker_lost
+            // Not the provider's failure: no attempt is traced.
+            ending = GenerationFinisher.OutageOutlasted;
         }
         catch (Exception ex)
         {
@@ -59,7 +60,7 @@ internal sealed partial class GenerationExecutor(
             ending = GenerationEnding.Failed(failure.Code, failure.Message, failure.Retryable);
         }
 
-        ending ??= writer.OutageOutlasted ? GenerationEnding.WorkerLost("The store was unreachable for longer than Sluice:Cluster:LeaseTtl.") : await EndingOfOutputAsync(job, run, cancel);
+        ending ??= await EndingOfOutputAsync(job, run, cancel);
         var released = ending.Status == GenerationStatus.Succeeded ? run.Release() : null;
         var facts = new GenerationFacts(run.Used, run.InputTokens, run.OutputTokens, run.TtftMs, time.GetElapsedTime(job.AdmittedTimestamp));
         record = await finisher.FinishAsync(record, ending, facts, writer, released);

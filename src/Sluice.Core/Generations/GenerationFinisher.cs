@@ -60,6 +60,10 @@ internal sealed partial class GenerationFinisher(
     /// </summary>
     public static readonly TimeSpan EndingOutageBudget = TimeSpan.FromMinutes(5);
 
+    /// <summary>How a generation ends when its writer gave up on an unreachable store (whatever ending it was given).</summary>
+    public static readonly GenerationEnding OutageOutlasted =
+        GenerationEnding.WorkerLost("The store was unreachable for longer than Sluice:Cluster:LeaseTtl; the generation's output could not be kept.");
+
     private readonly Polly.ResiliencePipeline _endingRetry = Storage.StoreOutage.Pipeline(hub.Faults, time, EndingOutageBudget);
 
     /// <summary>How long a running generation's output waits for an unreachable store (the lease).</summary>
@@ -79,7 +83,7 @@ internal sealed partial class GenerationFinisher(
         {
             // The store stayed away past the lease: what the writer buffered is gone, and the generation cannot go
             // on. A new writer waits longer for its one terminal event, after the last id that did land.
-            ending = GenerationEnding.WorkerLost("The store was unreachable for longer than Sluice:Cluster:LeaseTtl; the generation's output could not be kept.");
+            ending = OutageOutlasted;
             released = null;
             writer = new GenerationEventWriter(hub, record.StreamKey, EndingOutageBudget, writer.LastId);
         }
