@@ -52,12 +52,20 @@ public static class SluiceCoreServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<Ops.OpsMetricsFlusher>());
         services.TryAddSingleton<GenerationFinisher>();
         services.TryAddSingleton<GenerationExecutor>();
+        services.TryAddSingleton<Cluster.NodeIdentity>();
+        services.TryAddSingleton<Cluster.INodeRegistry, Cluster.MemoryNodeRegistry>();
+        services.TryAddSingleton<Cluster.NodeRegistration>();
+        services.AddHostedService(sp => sp.GetRequiredService<Cluster.NodeRegistration>());
+        services.TryAddSingleton<IGenerationLeases, LocalGenerationLeases>();
+        services.TryAddSingleton<LeaseKeeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<LeaseKeeper>());
         services.TryAddSingleton(sp => new GenerationRunner(
-            sp.GetRequiredService<GenerationExecutor>(), sp.GetRequiredService<GenerationFinisher>(), sp.GetRequiredService<IGenerationStore>(), sp.GetRequiredService<StreamHub>(),
+            sp.GetRequiredService<GenerationExecutor>(), sp.GetRequiredService<GenerationFinisher>(), sp.GetRequiredService<StreamHub>(),
             sp.GetRequiredService<IOptionsMonitor<SluiceOptions>>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Protection.RuntimeControls>(), sp.GetRequiredService<Protection.TenantQuotas>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<GenerationRunner>>()));
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<GenerationRunner>>(), sp.GetRequiredService<IGenerationLeases>(), sp.GetRequiredService<LeaseKeeper>()));
         services.AddHostedService(sp => sp.GetRequiredService<GenerationRunner>());
+        services.AddHostedService<GenerationReaper>();
         services.TryAddSingleton<GenerationService>();
         services.AddHostedService<KeyBootstrapper>();
         services.AddHostedService<CredentialRevocations>();

@@ -42,6 +42,7 @@ public static class SluiceHttpExtensions
         services.AddSluiceCore(configuration);
         services.AddSluiceProviders();
         services.AddSingleton<SseResponder>();
+        services.AddHostedService<Sluice.Http.Cluster.NodeIdentityResolver>();
         services.AddSingleton<Sluice.Http.Ops.Auditor>();
         services.AddSingleton<Sluice.Http.Ops.OpsIdempotency>();
         services.AddSingleton<Sluice.Http.Logs.LogStream>();
@@ -92,7 +93,7 @@ public static class SluiceHttpExtensions
                 policy.WithOrigins(sluice.Value.Cors.Origins)
                     .WithMethods("GET", "POST", "PUT", "DELETE")
                     .WithHeaders("Authorization", "Content-Type", "Last-Event-ID", "X-Tenant-Key", "X-Trace-Id", "traceparent", "Idempotency-Key")
-                    .WithExposedHeaders("X-Trace-Id", "Retry-After", "Location", "X-Sluice-Generation-Id");
+                    .WithExposedHeaders("X-Trace-Id", "Retry-After", "Location", "X-Sluice-Generation-Id", "X-Sluice-Node");
             }));
         services.AddOptions<KestrelServerOptions>()
             .Configure<IOptions<SluiceOptions>>((kestrel, sluice) => kestrel.Limits.MaxRequestBodySize = sluice.Value.Limits.MaxBodyBytes);
@@ -123,6 +124,7 @@ public static class SluiceHttpExtensions
 
     public static IApplicationBuilder UseSluice(this IApplicationBuilder app)
     {
+        app.UseMiddleware<Sluice.Http.Cluster.NodeHeaderMiddleware>();
         app.UseForwardedHeaders();
         app.UseMiddleware<HttpMetricsMiddleware>();
         app.UseMiddleware<TraceIdMiddleware>();

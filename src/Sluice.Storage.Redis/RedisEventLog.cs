@@ -18,12 +18,18 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
     /// <summary>Streams looked at per retention pass.</summary>
     private const int RemoveBatch = 500;
 
-    // KEYS: meta, events. ARGV: now (ms), closes (1/0), keep, retain (ms, 0 = none), channel, the last id this node
-    // saw acknowledged (0 = none), then type, data per event (none: only the check for lost events).
+    // KEYS: meta, events, lease, lease owner. ARGV: now (ms), closes (1/0), keep, retain (ms, 0 = none), channel, the
+    // last id this node saw acknowledged (0 = none), the lease token fencing the append ('' = none), then type, data
+    // per event (none: only the check for lost events).
     // Returns the first id assigned, 0 when there was nothing to append, -1 when the stream is closed, -2 when this
-    // call closed it because Redis lost acknowledged events.
+    // call closed it because Redis lost acknowledged events, -3 when the fence is not the lease's holder. A lapsed
+    // lease (its key expired, say through a Redis outage) still fences for its last taker until a reaper takes it.
     private static readonly string AppendScript = """
         local meta, log = KEYS[1], KEYS[2]
+        if ARGV[7] ~= '' then
+          local holder = redis.call('GET', KEYS[3])
+          if holder ~= ARGV[7] and (holder or redis.call('GET', KEYS[4]) ~= ARGV[7]) then return -3 end
+        end
         local state = redis.call('HMGET', meta, 'last', 'closed', 'first')
         if state[2] then return -1 end
         local now = ARGV[1]
@@ -56,10 +62,10 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
           redis.call('PUBLISH', ARGV[5], last .. '\n' .. now .. '\n__LOST_TYPE__\n__LOST_DATA__')
           return -2
         end
-        if #ARGV < 7 then return 0 end
+        if #ARGV < 8 then return 0 end
         local start = last + 1
         local parts = {tostring(start), now}
-        for i = 7, #ARGV, 2 do
+        for i = 8, #ARGV, 2 do
           last = last + 1
           redis.call('XADD', log, last .. '-0', 't', ARGV[i], 'd', ARGV[i + 1], 'ts', now)
           parts[#parts + 1] = ARGV[i]
@@ -166,8 +172,8 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
                 foreach (var chunk in _acknowledged.Live(now).Chunk(256))
                 {
                     // No events, only the check; a stream it ends keeps the expiry its last append set.
-                    var checks = chunk.Select(p => db.ScriptEvaluateAsync(AppendScript, [_keys.Meta(p.Key), _keys.Events(p.Key)],
-                        [now, 0, long.MaxValue, p.Value.ExpiresAtMs == long.MaxValue ? 0 : p.Value.ExpiresAtMs - now, _keys.Live(p.Key).ToString(), p.Value.LastId])).ToArray();
+                    var checks = chunk.Select(p => db.ScriptEvaluateAsync(AppendScript, Keys(p.Key),
+                        [now, 0, long.MaxValue, p.Value.ExpiresAtMs == long.MaxValue ? 0 : p.Value.ExpiresAtMs - now, _keys.Live(p.Key).ToString(), p.Value.LastId, ""])).ToArray();
                     foreach (var check in checks)
                     {
                         if ((long)await check == EndedLost)
@@ -194,6 +200,11 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
         }
     }
 
+    /// <summary>What the append script returns when its fence is not the stream's lease holder.</summary>
+    private const long Fenced = -3;
+
+    private RedisKey[] Keys(StreamKey key) => [_keys.Meta(key), _keys.Events(key), _keys.Lease(key), _keys.LeaseOwner(key)];
+
     /// <summary>Tries of the restart check, a second apart, before it is left to the next reconnect.</summary>
     private const int RestartCheckAttempts = 60;
 
@@ -205,21 +216,27 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
         cancellationToken.ThrowIfCancellationRequested();
         var events = batch.Events;
         var now = batch.At.ToUnixTimeMilliseconds();
-        var args = new RedisValue[6 + (2 * events.Count)];
+        var args = new RedisValue[7 + (2 * events.Count)];
         args[0] = now;
         args[1] = batch.Closes ? 1 : 0;
         args[2] = batch.KeepLast;
         args[3] = (long)batch.RetainFor.TotalMilliseconds;
         args[4] = _keys.Live(key).ToString();
         args[5] = _acknowledged.LastId(key, now);
+        args[6] = batch.Fence ?? "";
         for (var i = 0; i < events.Count; i++)
         {
-            args[6 + (2 * i)] = events[i].Type;
-            args[7 + (2 * i)] = events[i].Data;
+            args[7 + (2 * i)] = events[i].Type;
+            args[8 + (2 * i)] = events[i].Data;
         }
 
         var db = await DatabaseAsync();
-        var first = (long)await db.ScriptEvaluateAsync(AppendScript, [_keys.Meta(key), _keys.Events(key)], args);
+        var first = (long)await db.ScriptEvaluateAsync(AppendScript, Keys(key), args);
+        if (first == Fenced)
+        {
+            return AppendResult.LeaseLost;
+        }
+
         if (first < 0)
         {
             return AppendResult.StreamClosed;

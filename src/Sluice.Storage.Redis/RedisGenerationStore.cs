@@ -39,7 +39,9 @@ internal sealed class RedisGenerationStore(RedisConnection redis) : IGenerationS
         """;
 
     // KEYS: record, unfinished, finished. ARGV: json, member, finished (1/0), completed.
+    // A finished record is final: a late writer (an owner whose generation a reaper ended meanwhile) changes nothing.
     private const string UpdateScript = """
+        if redis.call('ZSCORE', KEYS[3], ARGV[2]) then return 0 end
         redis.call('SET', KEYS[1], ARGV[1])
         if ARGV[3] == '1' then
           redis.call('SREM', KEYS[2], ARGV[2])

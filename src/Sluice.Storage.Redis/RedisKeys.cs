@@ -21,6 +21,15 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>The pub/sub channel the append script publishes each batch on.</summary>
     public RedisChannel Live(StreamKey key) => RedisChannel.Literal($"{Prefix}:s:{{{key.Tenant}/{key.StreamId}}}:live");
 
+    /// <summary>A generation's lease on its stream: the holder's token, expiring after the lease ttl (<c>SET NX PX</c>).</summary>
+    public RedisKey Lease(StreamKey key) => $"{Prefix}:s:{{{key.Tenant}/{key.StreamId}}}:lease";
+
+    /// <summary>The token of the lease's last taker, kept while the lease itself may lapse: it decides who may renew a lapsed lease.</summary>
+    public RedisKey LeaseOwner(StreamKey key) => $"{Prefix}:s:{{{key.Tenant}/{key.StreamId}}}:owner";
+
+    /// <summary>A sorted set of leased streams by when their lease expires (score, ms of the holder's clock): the reapers' index.</summary>
+    public RedisKey LeasesByExpiry => $"{Prefix}:leases";
+
     /// <summary>A sorted set of every stream by its last event time (score, ms), for age retention.</summary>
     public RedisKey StreamsByAge => $"{Prefix}:streams";
 

@@ -44,6 +44,8 @@ public static class RedisServiceCollectionExtensions
         services.TryAddSingleton<IOpsMetricsStore, RedisOpsMetricsStore>();
         services.TryAddSingleton<IOpsIdempotencyStore, RedisOpsIdempotencyStore>();
         services.TryAddSingleton<IKillSwitchStore, RedisKillSwitchStore>();
+        services.Replace(ServiceDescriptor.Singleton<IGenerationLeases, RedisGenerationLeases>());
+        services.Replace(ServiceDescriptor.Singleton<Cluster.INodeRegistry, RedisNodeRegistry>());
         services.TryAddSingleton<RedisLiveFeed>();
         services.Replace(ServiceDescriptor.Singleton<ILiveFeed>(sp => sp.GetRequiredService<RedisLiveFeed>()));
         services.Replace(ServiceDescriptor.Singleton<IStoreFaults, RedisStoreFaults>());

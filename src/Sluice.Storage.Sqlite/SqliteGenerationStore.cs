@@ -20,8 +20,10 @@ internal sealed class SqliteGenerationStore(SqliteDatabase db) : IGenerationStor
     public async ValueTask UpdateAsync(GenerationRecord record, CancellationToken cancellationToken) =>
         await db.WriteAsync(new SqliteCommandWrite(c =>
         {
-            c.CommandText = "UPDATE generations SET status = $status, completed_at = $completed, record = $record WHERE tenant = $tenant AND id = $id";
+            c.CommandText = "UPDATE generations SET status = $status, completed_at = $completed, record = $record WHERE tenant = $tenant AND id = $id AND status < $finished";
             Bind(c, record);
+            // A finished record is final (the first status that IsFinished): a late writer changes nothing.
+            c.Parameters.AddWithValue("$finished", (int)GenerationStatus.Succeeded);
         }), cancellationToken);
 
     public ValueTask<GenerationRecord?> GetAsync(string tenant, string id, CancellationToken cancellationToken) =>

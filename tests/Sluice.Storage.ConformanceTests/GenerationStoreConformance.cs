@@ -66,6 +66,22 @@ public abstract class GenerationStoreConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Update_OfAFinishedRecord_ChangesNothing()
+    {
+        // A reaper ended the generation (worker_lost); its old owner, back from a pause, must not rewrite the end.
+        var record = Record();
+        await Store.CreateAsync(record, null, default);
+        var failed = record with { Status = GenerationStatus.Failed, ErrorCode = "worker_lost", CompletedAt = T0.AddSeconds(12) };
+        await Store.UpdateAsync(failed, default);
+
+        await Store.UpdateAsync(record with { Status = GenerationStatus.Running }, default);
+        await Store.UpdateAsync(record with { Status = GenerationStatus.Succeeded, FinishReason = "stop", CompletedAt = T0.AddSeconds(20) }, default);
+
+        Assert.Equal(failed, await Store.GetAsync("acme", record.Id, default));
+        Assert.DoesNotContain(await Store.ListUnfinishedAsync(default), r => r.Id == record.Id);
+    }
+
+    [Fact]
     public async Task Idempotency_SameKeyWithinTheWindow_ReturnsTheFirstGenerationAndItsHash()
     {
         var first = Record();

@@ -20,6 +20,12 @@ public sealed class SluiceOptions
     /// </summary>
     public string RedisKeyPrefix { get; set; } = "sluice";
 
+    /// <summary>
+    /// <c>Sluice:NodeId</c>: this node's name in the cluster (<c>X-Sluice-Node</c>, <c>GET /v1/admin/nodes</c>). Default:
+    /// the host name and the port the node listens on. Letters, digits and <c>.-_:</c>, at most 128.
+    /// </summary>
+    public string? NodeId { get; set; }
+
     /// <summary><c>Sluice:AdminKey</c>: the bootstrap admin key of tenant <c>default</c>.</summary>
     public string? AdminKey { get; set; }
 
@@ -173,6 +179,13 @@ public sealed class ClusterOptions
     /// is buffered that long through a store outage; an outage that outlasts it ends the generation with <c>worker_lost</c>.
     /// </summary>
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// <c>Sluice:Cluster:Address</c>: the URL at which this node itself is reached (its per-node endpoints: drain,
+    /// <c>/metrics</c>, health), as listed by <c>GET /v1/admin/nodes</c>. Default: the first address it listens on,
+    /// with the host name in place of a wildcard host.
+    /// </summary>
+    public string? Address { get; set; }
 }
 
 /// <summary><c>Sluice:Transport</c>.</summary>

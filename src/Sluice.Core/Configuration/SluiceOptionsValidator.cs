@@ -45,6 +45,16 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
         }
 
         Positive(errors, "Sluice:Heartbeat", o.Heartbeat, TimeSpan.FromMilliseconds(100));
+        if (o.NodeId is { } nodeId && (nodeId.Length is 0 or > 128 || !nodeId.All(static c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or ':')))
+        {
+            errors.Add($"Sluice:NodeId must be 1 to 128 letters, digits or '.-_:' (got '{nodeId}').");
+        }
+
+        if (o.Cluster.Address is { } address && (!Uri.TryCreate(address, UriKind.Absolute, out var advertised) || advertised.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"Sluice:Cluster:Address must be an absolute http(s) URL (got '{address}').");
+        }
+
         if (o.Cluster.LeaseTtl < TimeSpan.FromSeconds(1) || o.Cluster.LeaseTtl > TimeSpan.FromMinutes(10))
         {
             errors.Add($"Sluice:Cluster:LeaseTtl must be from 00:00:01 to 00:10:00 (got {o.Cluster.LeaseTtl}).");

@@ -31,6 +31,8 @@ internal sealed class SluiceMetrics
     private readonly Histogram<double> _generationDuration;
     private readonly Counter<long> _generations;
     private readonly Counter<long> _disconnects;
+    private readonly Counter<long> _leaseRenewFailures;
+    private readonly Counter<long> _reaped;
 
     public SluiceMetrics(IMeterFactory meterFactory, Storage.IStoreStatus? store = null)
     {
@@ -57,6 +59,12 @@ internal sealed class SluiceMetrics
             description: "1 while this node reaches its store (for Redis: a probe every second of commands and of its pub/sub subscription), 0 when not.");
         meter.CreateObservableCounter("sluice.store.resubscribes", () => store.Resubscribes,
             description: "Times this node's live feed subscribed again after its subscription was lost (a reconnect, or a probe that found it dead).");
+        _leaseRenewFailures = meter.CreateCounter<long>("sluice.lease.renew_failures",
+            description: "Generation lease renewals that failed: the store unreachable (retried) or the lease found taken over (the generation stops).");
+        _reaped = meter.CreateCounter<long>("sluice.generations.reaped",
+            description: "Generations this node ended with worker_lost because their owner's lease expired (or, on one node, a previous process left them).");
+        meter.CreateObservableGauge("sluice.cluster.nodes", () => ClusterNodes?.Invoke() ?? 1,
+            description: "Nodes registered with the cluster and seen within Sluice:Cluster:LeaseTtl (1 on an embedded store).");
         LastEventAge = meter.CreateObservableGauge("sluice.sse.last_event_age", () => LastEventAgeSeconds?.Invoke() ?? 0, unit: "s",
             description: "Seconds since an event was last written to any SSE client on this node.");
     }
@@ -73,6 +81,13 @@ internal sealed class SluiceMetrics
             yield return new Measurement<int>(value(state), new KeyValuePair<string, object?>("provider", state.Provider));
         }
     }
+
+    /// <summary>Set by the node registry: the value behind <c>sluice_cluster_nodes</c>.</summary>
+    public Func<int>? ClusterNodes { get; set; }
+
+    public void LeaseRenewFailed() => _leaseRenewFailures.Add(1);
+
+    public void GenerationReaped() => _reaped.Add(1);
 
     /// <summary>Set by the hub: the value behind <c>sluice_sse_last_event_age_seconds</c>.</summary>
     public Func<double>? LastEventAgeSeconds { get; set; }

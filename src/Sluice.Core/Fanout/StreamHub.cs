@@ -92,10 +92,14 @@ internal sealed class StreamHub
     /// here, once for every backend: a terminal event closes it, it keeps the newest
     /// <c>Sluice:Retention:MaxEventsPerStream</c> events, and its events carry the hub's clock.
     /// </summary>
-    public async ValueTask<AppendResult> PublishAsync(StreamKey key, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken)
+    public ValueTask<AppendResult> PublishAsync(StreamKey key, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken) =>
+        PublishAsync(key, events, null, cancellationToken);
+
+    /// <summary>As <see cref="PublishAsync(StreamKey, IReadOnlyList{NewEvent}, CancellationToken)"/>, fenced by a generation's lease token.</summary>
+    public async ValueTask<AppendResult> PublishAsync(StreamKey key, IReadOnlyList<NewEvent> events, string? fence, CancellationToken cancellationToken)
     {
         var retention = _options.CurrentValue.Retention;
-        var batch = AppendBatch.Of(events, _time.GetUtcNow(), retention.MaxEventsPerStream, retention.Age);
+        var batch = AppendBatch.Of(events, _time.GetUtcNow(), retention.MaxEventsPerStream, retention.Age, fence);
         var result = await _log.AppendAsync(key, batch, cancellationToken);
         if (result.Status == AppendStatus.Appended)
         {

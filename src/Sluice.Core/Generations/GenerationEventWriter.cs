@@ -27,6 +27,7 @@ internal sealed class GenerationEventWriter
     private long _lastId;
     private int _written;
     private readonly TimeSpan _outageBudget;
+    private readonly string? _fence;
 
     /// <summary>Events a writer holds at most while the store is unreachable (a generation's output is bounded by its max tokens too).</summary>
     public const int MaxBufferedEvents = 10_000;
@@ -36,10 +37,12 @@ internal sealed class GenerationEventWriter
 
     /// <summary>
     /// A writer for <paramref name="key"/>, retrying appends for <paramref name="outageBudget"/> while the store is
-    /// unreachable (zero fails at once), taking over at <paramref name="lastId"/>: it is the stream's only writer.
+    /// unreachable (zero fails at once), taking over at <paramref name="lastId"/>: it is the stream's only writer,
+    /// which the store enforces with the generation's lease token, <paramref name="fence"/>.
     /// </summary>
-    public GenerationEventWriter(StreamHub hub, StreamKey key, TimeSpan outageBudget = default, long lastId = 0)
+    public GenerationEventWriter(StreamHub hub, StreamKey key, TimeSpan outageBudget = default, long lastId = 0, string? fence = null)
     {
+        _fence = fence;
         _hub = hub;
         _key = key;
         _outageBudget = outageBudget;
@@ -56,6 +59,12 @@ internal sealed class GenerationEventWriter
 
     /// <summary>True once an append found the stream closed by an earlier terminal event.</summary>
     public bool StreamClosed { get; private set; }
+
+    /// <summary>True once the store refused an append because the generation's lease is another holder's now.</summary>
+    public bool LeaseLost { get; private set; }
+
+    /// <summary>The lease token the writer's appends carry.</summary>
+    public string? Fence => _fence;
 
     /// <summary>Called by the generation's one producer; <see cref="FlushAsync"/> by the same one, after its last add.</summary>
     public void Add(NewEvent e)
@@ -173,7 +182,13 @@ internal sealed class GenerationEventWriter
                     }
                 }
 
-                var result = await _hub.PublishAsync(_key, batch, CancellationToken.None);
+                var result = await _hub.PublishAsync(_key, batch, _fence, CancellationToken.None);
+                if (result.Status == AppendStatus.LeaseLost)
+                {
+                    LeaseLost = true;
+                    throw new InvalidOperationException("The generation's lease is another node's now: its stream takes nothing more from this one.");
+                }
+
                 if (result.Status != AppendStatus.Appended)
                 {
                     StreamClosed = true;

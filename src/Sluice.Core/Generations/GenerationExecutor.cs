@@ -25,7 +25,7 @@ internal sealed partial class GenerationExecutor(
         job.Record = record;
         await finisher.UpdateAsync(record);
 
-        var writer = finisher.WriterFor(record);
+        var writer = finisher.WriterFor(record, job.Lease);
         var run = new GenerationRun(request.Contract is not null, writer, time, job.AdmittedTimestamp);
         var cancel = job.Cancellation.Token;
         GenerationEnding? ending = null;
@@ -47,6 +47,11 @@ internal sealed partial class GenerationExecutor(
         catch (Exception) when (cancel.IsCancellationRequested)
         {
             ending = job.Lost ? GenerationEnding.WorkerLost(LostMessage) : GenerationEnding.Cancelled;
+        }
+        catch (InvalidOperationException) when (writer.LeaseLost)
+        {
+            // Another node took the lease over and ended the generation; not the provider's failure either.
+            ending = GenerationEnding.WorkerLost(LostMessage);
         }
         catch (InvalidOperationException) when (writer.OutageOutlasted)
         {

@@ -69,23 +69,35 @@ internal sealed partial class GenerationFinisher(
     /// <summary>How long a running generation's output waits for an unreachable store (the lease).</summary>
     public TimeSpan OutageBudget => options?.CurrentValue.Cluster.LeaseTtl ?? TimeSpan.FromSeconds(10);
 
-    public GenerationEventWriter WriterFor(GenerationRecord record) => new(hub, record.StreamKey, OutageBudget);
+    public GenerationEventWriter WriterFor(GenerationRecord record, GenerationLease? lease) => new(hub, record.StreamKey, OutageBudget, fence: lease?.Token);
 
     /// <summary>Writes a record, waiting out a store outage (within <see cref="EndingOutageBudget"/>).</summary>
     public ValueTask UpdateAsync(GenerationRecord record) =>
         _endingRetry.ExecuteAsync(static (state, ct) => state.store.UpdateAsync(state.record, ct), (store, record), CancellationToken.None);
 
+    /// <summary>
+    /// Ends the generation: its terminal event through <paramref name="writer"/> (or a new one fenced by
+    /// <paramref name="lease"/>), then its final record. A writer whose lease was taken over writes neither: the
+    /// node that took it ended the generation, and this one's view of it is stale.
+    /// </summary>
     public async Task<GenerationRecord> FinishAsync(
-        GenerationRecord record, GenerationEnding ending, GenerationFacts? facts = null, GenerationEventWriter? writer = null, IReadOnlyList<NewEvent>? released = null)
+        GenerationRecord record, GenerationEnding ending, GenerationFacts? facts = null, GenerationEventWriter? writer = null, IReadOnlyList<NewEvent>? released = null,
+        GenerationLease? lease = null)
     {
-        writer ??= WriterFor(record);
+        writer ??= WriterFor(record, lease);
+        if (writer.LeaseLost)
+        {
+            LogLeaseLost(record.Id);
+            return record;
+        }
+
         if (writer.OutageOutlasted)
         {
             // The store stayed away past the lease: what the writer buffered is gone, and the generation cannot go
             // on. A new writer waits longer for its one terminal event, after the last id that did land.
             ending = OutageOutlasted;
             released = null;
-            writer = new GenerationEventWriter(hub, record.StreamKey, EndingOutageBudget, writer.LastId);
+            writer = new GenerationEventWriter(hub, record.StreamKey, EndingOutageBudget, writer.LastId, writer.Fence);
         }
 
         foreach (var e in released ?? [])
@@ -105,6 +117,11 @@ internal sealed partial class GenerationFinisher(
             // The stream already ended (a terminal event got there first): only the record was behind.
             LogAlreadyEnded(ex.Message, record.Id);
             lastId = (await hub.Log.GetInfoAsync(record.StreamKey, CancellationToken.None))?.LastId ?? writer.LastId;
+        }
+        catch (InvalidOperationException) when (writer.LeaseLost)
+        {
+            LogLeaseLost(record.Id);
+            return record;
         }
         catch (InvalidOperationException ex)
         {
@@ -145,6 +162,9 @@ internal sealed partial class GenerationFinisher(
 
     [LoggerMessage(EventId = 8003, Level = LogLevel.Error, Message = "Generation {GenerationId}: its events could not be stored")]
     private partial void LogStreamWriteFailed(Exception exception, string generationId);
+
+    [LoggerMessage(EventId = 8013, Level = LogLevel.Warning, Message = "Generation {GenerationId}: its lease was taken over by another node, which ended it; this node writes nothing more of it")]
+    private partial void LogLeaseLost(string generationId);
 
     [LoggerMessage(EventId = 8012, Level = LogLevel.Debug, Message = "Generation {GenerationId}: {Reason}; its record is brought up to date")]
     private partial void LogAlreadyEnded(string reason, string generationId);

@@ -29,6 +29,9 @@ internal sealed class GenerationJob
 
     public CancellationTokenSource Cancellation { get; } = new();
 
+    /// <summary>This node's hold on the generation: its stream takes appends fenced by this lease only.</summary>
+    public GenerationLease? Lease { get; init; }
+
     /// <summary>Its place on the node and in its tenant's quota, given back when it ends.</summary>
     public IDisposable? Admission { get; init; }
 

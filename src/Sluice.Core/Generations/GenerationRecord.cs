@@ -57,5 +57,8 @@ internal sealed record GenerationRecord
     [System.Text.Json.Serialization.JsonIgnore]
     public StreamKey StreamKey => StreamKeyOf(Tenant, Id);
 
-    public static StreamKey StreamKeyOf(string tenant, string id) => new(tenant, "generation/" + id);
+    public static StreamKey StreamKeyOf(string tenant, string id) => new(tenant, StreamPrefix + id);
+
+    /// <summary>What a generation's stream id starts with, before the generation's id.</summary>
+    public const string StreamPrefix = "generation/";
 }

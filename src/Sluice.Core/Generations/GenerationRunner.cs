@@ -21,7 +21,6 @@ internal sealed partial class GenerationRunner : BackgroundService
     private readonly ConcurrentDictionary<string, GenerationJob> _active = new(StringComparer.Ordinal);
     private readonly GenerationExecutor _executor;
     private readonly GenerationFinisher _finisher;
-    private readonly IGenerationStore _store;
     private readonly StreamHub _hub;
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly TimeProvider _time;
@@ -30,16 +29,19 @@ internal sealed partial class GenerationRunner : BackgroundService
     private readonly Protection.TenantQuotas _quotas;
     private readonly List<Task> _workers = [];
     private readonly Protection.AdjustableConcurrencyLimiter _admission;
+    private readonly IGenerationLeases _leases;
+    private readonly LeaseKeeper _keeper;
     private int _running;
 
-    internal GenerationRunner(GenerationExecutor executor, GenerationFinisher finisher, IGenerationStore store, StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time,
-        Protection.RuntimeControls controls, Protection.TenantQuotas quotas, ILogger<GenerationRunner> logger)
+    internal GenerationRunner(GenerationExecutor executor, GenerationFinisher finisher, StreamHub hub, IOptionsMonitor<SluiceOptions> options, TimeProvider time,
+        Protection.RuntimeControls controls, Protection.TenantQuotas quotas, ILogger<GenerationRunner> logger, IGenerationLeases leases, LeaseKeeper keeper)
     {
+        _leases = leases;
+        _keeper = keeper;
         _controls = controls;
         _quotas = quotas;
         _executor = executor;
         _finisher = finisher;
-        _store = store;
         _hub = hub;
         _options = options;
         _time = time;
@@ -81,13 +83,38 @@ internal sealed partial class GenerationRunner : BackgroundService
         return (Admission.Admitted, new Leases(node, quota));
     }
 
+    /// <summary>
+    /// Takes the lease of a generation about to be created, before its record exists, so that no reaper can find the
+    /// record unowned. Null only if another holder has it (an id collision: never in practice).
+    /// </summary>
+    internal ValueTask<GenerationLease?> ClaimAsync(Streams.StreamKey stream, CancellationToken cancellationToken) =>
+        _leases.TryAcquireAsync(stream, cancellationToken);
+
+    /// <summary>Gives a lease back that no job took (the create failed or found an earlier generation).</summary>
+    internal void Unclaim(GenerationLease lease) => _ = ReleaseAsync(lease);
+
     internal void Enqueue(GenerationJob job)
     {
         _active[job.Id] = job;
+        if (job.Lease is { } lease)
+        {
+            _keeper.Track(lease, () =>
+            {
+                // Taken over by a peer's reaper, which ended it: stop at once; nothing more of it is stored from here.
+                job.Lost = true;
+                _ = job.Cancellation.CancelAsync();
+            });
+        }
+
         if (!_queue.Writer.TryWrite(job))
         {
-            // Only after shutdown: the recovery at the next start ends it with worker_lost.
+            // Only after shutdown: the lease expires (or, on one node, the next start finds it) and it ends with worker_lost.
             _active.TryRemove(job.Id, out _);
+            if (job.Lease is { } unused)
+            {
+                _keeper.Untrack(unused);
+            }
+
             job.Admission?.Dispose();
         }
     }
@@ -105,7 +132,7 @@ internal sealed partial class GenerationRunner : BackgroundService
         if (job.TryClaimQueued())
         {
             // No worker took it: end it here, the same way a running one ends.
-            var record = await _finisher.FinishAsync(job.Record, GenerationEnding.Cancelled, new GenerationFacts(null, 0, 0, null, _time.GetElapsedTime(job.AdmittedTimestamp)));
+            var record = await _finisher.FinishAsync(job.Record, GenerationEnding.Cancelled, new GenerationFacts(null, 0, 0, null, _time.GetElapsedTime(job.AdmittedTimestamp)), lease: job.Lease);
             Complete(job, record);
             return true;
         }
@@ -116,8 +143,7 @@ internal sealed partial class GenerationRunner : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await RecoverAsync(stoppingToken);
-
+        await Task.Yield();
         // Workers 0..limit-1 take jobs; a lowered runtime limit parks the ones above it, a raised one adds more.
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -178,7 +204,7 @@ internal sealed partial class GenerationRunner : BackgroundService
                 {
                     if (job.TryClaimQueued())
                     {
-                        Complete(job, await EndAsync(job.Record, ErrorCodes.WorkerLost, "The node shut down before the generation started.", retryable: true));
+                        Complete(job, await EndAsync(job, ErrorCodes.WorkerLost, "The node shut down before the generation started."));
                     }
 
                     continue;
@@ -199,7 +225,7 @@ internal sealed partial class GenerationRunner : BackgroundService
                 {
                     // A bug must not leave clients waiting: the stream still gets its terminal event.
                     LogRunFailed(ex, job.Id);
-                    record = await EndAsync(job.Record, ErrorCodes.Internal, "The generation failed inside Sluice.", retryable: true);
+                    record = await EndAsync(job, ErrorCodes.Internal, "The generation failed inside Sluice.");
                 }
                 finally
                 {
@@ -218,33 +244,34 @@ internal sealed partial class GenerationRunner : BackgroundService
     private void Complete(GenerationJob job, GenerationRecord record)
     {
         _active.TryRemove(job.Id, out _);
+        if (job.Lease is { } lease)
+        {
+            // After the final record: a lease expiring before it would let a reaper end a finished generation again.
+            _keeper.Untrack(lease);
+            _ = ReleaseAsync(lease);
+        }
+
         job.Admission?.Dispose();
         job.Cancellation.Dispose();
         job.Finished.TrySetResult(record);
     }
 
-    /// <summary>
-    /// Generations left queued or running by a previous process lost their worker: each gets a retryable
-    /// <c>worker_lost</c> error, so its clients stop waiting, and its record says failed.
-    /// </summary>
-    private async Task RecoverAsync(CancellationToken cancellationToken)
+    private async Task ReleaseAsync(GenerationLease lease)
     {
         try
         {
-            foreach (var record in await _store.ListUnfinishedAsync(cancellationToken))
-            {
-                await EndAsync(record, ErrorCodes.WorkerLost, "The node that ran this generation stopped.", retryable: true);
-            }
+            await _leases.ReleaseAsync(lease, CancellationToken.None);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
-            LogRecoveryFailed(ex);
+            // Harmless: the lease expires on its own, and a reaper that takes it finds the generation finished.
+            LogReleaseFailed(lease.Stream.StreamId, ex.Message);
         }
     }
 
-    /// <summary>Ends a generation that no executor will finish: a terminal <c>error</c> on its stream, and a failed record.</summary>
-    private Task<GenerationRecord> EndAsync(GenerationRecord record, string code, string message, bool retryable) =>
-        _finisher.FinishAsync(record, GenerationEnding.Failed(code, message, retryable));
+    /// <summary>Ends a job that no executor will finish: a terminal <c>error</c> on its stream (retryable), and a failed record.</summary>
+    private Task<GenerationRecord> EndAsync(GenerationJob job, string code, string message) =>
+        _finisher.FinishAsync(job.Record, GenerationEnding.Failed(code, message, retryable: true), lease: job.Lease);
 
     private sealed class Leases(System.Threading.RateLimiting.RateLimitLease node, System.Threading.RateLimiting.RateLimitLease quota) : IDisposable
     {
@@ -265,6 +292,6 @@ internal sealed partial class GenerationRunner : BackgroundService
     [LoggerMessage(EventId = 8010, Level = LogLevel.Error, Message = "Generation {GenerationId} failed unexpectedly")]
     private partial void LogRunFailed(Exception exception, string generationId);
 
-    [LoggerMessage(EventId = 8011, Level = LogLevel.Error, Message = "Recovering unfinished generations failed")]
-    private partial void LogRecoveryFailed(Exception exception);
+    [LoggerMessage(EventId = 8011, Level = LogLevel.Debug, Message = "Releasing the lease of {Stream} failed ({Error}); it expires on its own")]
+    private partial void LogReleaseFailed(string stream, string error);
 }

@@ -98,25 +98,34 @@ internal sealed partial class GenerationService
         };
         var claim = idempotencyKey is null ? null : new IdempotencyClaim(idempotencyKey, requestHash, now - o.IdempotencyWindow);
         GenerationCreateResult created;
+        GenerationLease? owned = null;
         try
         {
+            owned = await _runner.ClaimAsync(record.StreamKey, cancellationToken)
+                ?? throw new InvalidOperationException("A new generation's lease was held already.");
             created = await _store.CreateAsync(record, claim, cancellationToken);
         }
         catch
         {
+            if (owned is not null)
+            {
+                _runner.Unclaim(owned);
+            }
+
             lease?.Dispose();
             throw;
         }
 
         if (!created.Created)
         {
+            _runner.Unclaim(owned);
             lease?.Dispose();
             return created.ExistingRequestHash == requestHash
                 ? new CreateOutcome(CreateKind.Existing, created.Record, null, null)
                 : CreateOutcome.Invalid(ErrorCodes.IdempotencyKeyReused, "This Idempotency-Key was used with another request body in the last 24 h.", CreateKind.Conflict);
         }
 
-        _runner.Enqueue(new GenerationJob(record, request, route, admitted) { Admission = lease });
+        _runner.Enqueue(new GenerationJob(record, request, route, admitted) { Admission = lease, Lease = owned });
         return new CreateOutcome(CreateKind.Created, record, null, null);
     }
 

@@ -13,6 +13,7 @@ internal interface IGenerationStore
     /// </summary>
     ValueTask<GenerationCreateResult> CreateAsync(GenerationRecord record, IdempotencyClaim? idempotency, CancellationToken cancellationToken);
 
+    /// <summary>Replaces the record, unless the stored one is finished already: a finished record is final.</summary>
     ValueTask UpdateAsync(GenerationRecord record, CancellationToken cancellationToken);
 
     /// <summary>The tenant's generation, or null (another tenant's generation is missing too).</summary>

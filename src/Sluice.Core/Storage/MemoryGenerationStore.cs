@@ -33,7 +33,11 @@ internal sealed class MemoryGenerationStore : IGenerationStore
     {
         lock (_lock)
         {
-            _records[(record.Tenant, record.Id)] = record;
+            // A finished record is final: a late writer changes nothing.
+            if (!_records.TryGetValue((record.Tenant, record.Id), out var current) || !current.Status.IsFinished())
+            {
+                _records[(record.Tenant, record.Id)] = record;
+            }
         }
 
         return ValueTask.CompletedTask;

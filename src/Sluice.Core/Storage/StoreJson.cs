@@ -15,5 +15,6 @@ namespace Sluice.Storage;
 [JsonSerializable(typeof(TraceEvent))]
 [JsonSerializable(typeof(OpsMetricsRow))]
 [JsonSerializable(typeof(KillSwitch))]
+[JsonSerializable(typeof(Cluster.NodeInfo))]
 [JsonSerializable(typeof(Dictionary<string, long>))]
 internal sealed partial class StoreJson : JsonSerializerContext;

@@ -8,8 +8,9 @@ namespace Sluice.Streams;
 /// </summary>
 internal readonly record struct AppendBatch
 {
-    private AppendBatch(IReadOnlyList<NewEvent> events, DateTimeOffset at, bool closes, long keepLast, TimeSpan retainFor)
+    private AppendBatch(IReadOnlyList<NewEvent> events, DateTimeOffset at, bool closes, long keepLast, TimeSpan retainFor, string? fence)
     {
+        Fence = fence;
         Events = events;
         At = at;
         Closes = closes;
@@ -32,7 +33,14 @@ internal readonly record struct AppendBatch
     /// </summary>
     public TimeSpan RetainFor { get; }
 
-    public static AppendBatch Of(IReadOnlyList<NewEvent> events, DateTimeOffset at, long keepLast, TimeSpan? retainFor = null)
+    /// <summary>
+    /// The lease token of the generation writing the batch (<see cref="Generations.GenerationLease"/>), or null. A log
+    /// whose leases are shared (Redis) appends only while the stream's lease is this token's, and answers
+    /// <see cref="AppendStatus.LeaseLost"/> otherwise; the embedded logs have one writer process and ignore it.
+    /// </summary>
+    public string? Fence { get; }
+
+    public static AppendBatch Of(IReadOnlyList<NewEvent> events, DateTimeOffset at, long keepLast, TimeSpan? retainFor = null, string? fence = null)
     {
         var closes = false;
         foreach (var e in events)
@@ -40,6 +48,6 @@ internal readonly record struct AppendBatch
             closes |= EventTypes.IsTerminal(e.Type);
         }
 
-        return new AppendBatch(events, at, closes, keepLast, retainFor ?? TimeSpan.Zero);
+        return new AppendBatch(events, at, closes, keepLast, retainFor ?? TimeSpan.Zero, fence);
     }
 }

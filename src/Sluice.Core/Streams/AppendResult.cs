@@ -17,6 +17,8 @@ internal readonly struct AppendResult
     public static AppendResult Appended(IReadOnlyList<StoredEvent> events) => new(AppendStatus.Appended, events);
 
     public static AppendResult StreamClosed { get; } = new(AppendStatus.StreamClosed, []);
+
+    public static AppendResult LeaseLost { get; } = new(AppendStatus.LeaseLost, []);
 }
 
 internal enum AppendStatus
@@ -25,4 +27,7 @@ internal enum AppendStatus
 
     /// <summary>A terminal event was stored earlier: the stream takes no more.</summary>
     StreamClosed,
+
+    /// <summary>The batch was fenced by a generation lease that is no longer the stream's holder: nothing was stored.</summary>
+    LeaseLost,
 }

@@ -25,6 +25,7 @@ internal static partial class AdminApi
             .AcceptsJson<BroadcastRequest>(optional: true).Produces<BroadcastResponse>(StatusCodes.Status202Accepted).ProducesProblems(400);
         group.MapPost("/drain", DrainAsync).Produces<DrainResponse>(StatusCodes.Status202Accepted);
         MapProtection(group);
+        Sluice.Http.Cluster.NodesApi.MapNodesApi(group);
         return group;
     }
 
