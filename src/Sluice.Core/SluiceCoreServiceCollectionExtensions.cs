@@ -52,6 +52,9 @@ public static class SluiceCoreServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<Ops.OpsMetricsFlusher>());
         services.TryAddSingleton<GenerationFinisher>();
         services.TryAddSingleton<GenerationExecutor>();
+        services.TryAddSingleton<Cluster.IControlBus, Cluster.LocalControlBus>();
+        services.TryAddSingleton<Cluster.ControlSync>();
+        services.AddHostedService(sp => sp.GetRequiredService<Cluster.ControlSync>());
         services.TryAddSingleton<Cluster.NodeIdentity>();
         services.TryAddSingleton<Cluster.INodeRegistry, Cluster.MemoryNodeRegistry>();
         services.TryAddSingleton<Cluster.NodeRegistration>();

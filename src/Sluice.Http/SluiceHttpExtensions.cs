@@ -99,7 +99,8 @@ public static class SluiceHttpExtensions
             .Configure<IOptions<SluiceOptions>>((kestrel, sluice) => kestrel.Limits.MaxRequestBodySize = sluice.Value.Limits.MaxBodyBytes);
         services.AddRateLimiter(_ => { });
         services.AddOptions<Microsoft.AspNetCore.RateLimiting.RateLimiterOptions>()
-            .Configure<Sluice.Protection.RuntimeControls>(TenantRateLimiter.Configure);
+            .Configure<Sluice.Protection.RuntimeControls, IServiceProvider>((o, controls, sp) =>
+                TenantRateLimiter.Configure(o, controls, sp.GetService<Sluice.Protection.IRequestRateStore>(), sp.GetRequiredService<Sluice.Storage.IStoreFaults>()));
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadyTag]);
         if (SluiceOptions.From(configuration).Telemetry.Metrics)
         {

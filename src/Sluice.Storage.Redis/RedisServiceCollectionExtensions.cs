@@ -46,6 +46,8 @@ public static class RedisServiceCollectionExtensions
         services.TryAddSingleton<IKillSwitchStore, RedisKillSwitchStore>();
         services.Replace(ServiceDescriptor.Singleton<IGenerationLeases, RedisGenerationLeases>());
         services.Replace(ServiceDescriptor.Singleton<Cluster.INodeRegistry, RedisNodeRegistry>());
+        services.Replace(ServiceDescriptor.Singleton<Cluster.IControlBus, RedisControlBus>());
+        services.Replace(ServiceDescriptor.Singleton<Protection.IRequestRateStore, RedisRequestRates>());
         services.TryAddSingleton<RedisLiveFeed>();
         services.Replace(ServiceDescriptor.Singleton<ILiveFeed>(sp => sp.GetRequiredService<RedisLiveFeed>()));
         services.Replace(ServiceDescriptor.Singleton<IStoreFaults, RedisStoreFaults>());

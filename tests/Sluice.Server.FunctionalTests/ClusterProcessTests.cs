@@ -246,6 +246,184 @@ public sealed class ClusterProcessTests
         await Eventually.ValueAsync(async () => await MetricAsync(onB, "sluice_cluster_nodes"), v => v == 2);
     }
 
+    /// <summary>Polls <paramref name="taken"/> until it holds; asserts that took at most <paramref name="bound"/> (the contract's bound).</summary>
+    private static async Task WithinAsync(TimeSpan bound, string what, Func<Task<bool>> taken)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!await taken())
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), what + " never took effect");
+            await Task.Delay(20);
+        }
+
+        Assert.True(watch.Elapsed <= bound, $"{what} took {watch.Elapsed} (bound {bound})");
+    }
+
+    private static async Task<HttpResponseMessage> OpsPostAsync(HttpClient client, string path, string json)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString("N"));
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>Opens an SSE response on <paramref name="node"/> and returns a task that completes when the server ends it.</summary>
+    private static async Task<Task<List<SseItem<string>>>> OpenAsync(HttpClient node, string path)
+    {
+        var sse = await SseClient.ConnectAsync(node, path);
+        return Task.Run(async () =>
+        {
+            await using var _ = sse;
+            var items = new List<SseItem<string>>();
+            try
+            {
+                await foreach (var item in sse.ReadAllAsync())
+                {
+                    items.Add(item);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException)
+            {
+            }
+
+            return items;
+        });
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task LeversIssuedOnOneNode_TakeEffectOnTheOthers_WithinTwoSeconds_OrFiveWhenTheirSubscriptionWasCut(bool cutSubscriptions)
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var a = await StartNodeAsync(redis, "node-a");
+        using var b = await StartNodeAsync(redis, "node-b");
+        using var c = await StartNodeAsync(redis, "node-c");
+        using var onA = a.CreateClient();
+        using var onB = b.CreateClient();
+        using var onC = c.CreateClient();
+        var bound = cutSubscriptions ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(2);
+
+        var (secret, keyId) = await onA.CreateKeyAsync("acme", "publish", "subscribe");
+        using var keyOnB = b.CreateClient(secret);
+        using var keyOnC = c.CreateClient(secret);
+        await keyOnB.PublishAsync("levers", "token", new { n = 1 });
+        await onA.PublishAsync("other", "token", new { n = 1 });
+        var revokedStream = await OpenAsync(keyOnC, "/v1/streams/levers/events");
+        var broadcastOnB = await OpenAsync(onB, "/v1/streams/other/events");
+        var broadcastOnC = await OpenAsync(onC, "/v1/streams/other/events");
+
+        if (cutSubscriptions)
+        {
+            // Every node's pub/sub connection is cut as the changes are made: the announcements are lost to them.
+            await redis.CommandAsync("CLIENT KILL TYPE pubsub");
+        }
+
+        await Api.EnsureAsync(await onA.DeleteAsync($"/v1/admin/keys/{keyId}"), 204);
+        await WithinAsync(bound, "revocation on node-b", async () =>
+        {
+            using var response = await keyOnB.GetAsync("/v1/streams/levers");
+            return response.StatusCode == System.Net.HttpStatusCode.Unauthorized;
+        });
+        await WithinAsync(bound, "revocation of node-c's open response", () => Task.FromResult(revokedStream.IsCompleted));
+        Assert.Equal("credential_revoked", Code((await revokedStream).Last(i => i.EventType == "error")));
+
+        await Api.EnsureAsync(await OpsPostAsync(onA, "/v1/ops/llm/providers/simulated/kill-switch", """{"action":"enable","effective_seconds":600}"""), 200);
+        await WithinAsync(bound, "kill-switch on node-c", async () => (await onC.ProviderHealthAsync("simulated")).GetProperty("state").GetString() == "killed");
+
+        await Api.EnsureAsync(await onA.PostJsonAsync("/v1/admin/rate-limit/emergency", """{"requests_per_minute":6000,"burst":100}"""), 200);
+        await WithinAsync(bound, "emergency rate limit on node-b", async () => (await onB.GetJsonAsync("/v1/admin/rate-limit/emergency")).GetProperty("active").GetBoolean());
+
+        await Api.EnsureAsync(await onA.PostJsonAsync("/v1/admin/circuit-breaker", """{"endpoints":["/v1/prompts"],"action":"enable"}"""), 200);
+        await WithinAsync(bound, "shedding on node-c", async () =>
+        {
+            using var response = await onC.GetAsync("/v1/prompts/p");
+            return response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable;
+        });
+
+        using (var limits = new HttpRequestMessage(HttpMethod.Put, "/v1/admin/limits") { Content = new StringContent("""{"max_streams_per_tenant":77}""", System.Text.Encoding.UTF8, "application/json") })
+        {
+            await Api.EnsureAsync(await onA.SendAsync(limits), 200);
+        }
+
+        await WithinAsync(bound, "runtime limits on node-b", async () => (await onB.GetJsonAsync("/v1/admin/limits")).GetProperty("max_streams_per_tenant").GetInt32() == 77);
+
+        await Api.EnsureAsync(await onA.PostJsonAsync("/v1/admin/sse/broadcast-reconnect", """{"retry_ms":500}"""), 202);
+        await WithinAsync(bound, "broadcast-reconnect on node-b and node-c", () => Task.FromResult(broadcastOnB.IsCompleted && broadcastOnC.IsCompleted));
+
+        // A lever lifted on another node comes back everywhere too.
+        await Api.EnsureAsync(await onB.DeleteAsync("/v1/admin/rate-limit/emergency"), 200);
+        await WithinAsync(bound, "the lifted emergency limit on node-a", async () => !(await onA.GetJsonAsync("/v1/admin/rate-limit/emergency")).GetProperty("active").GetBoolean());
+    }
+
+    [Fact]
+    public async Task TheEmergencyRateLimit_IsOneBudgetForTheCluster_NotOnePerNode()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var a = await StartNodeAsync(redis, "node-a");
+        using var b = await StartNodeAsync(redis, "node-b");
+        using var c = await StartNodeAsync(redis, "node-c");
+        using var admin = a.CreateClient();
+        var (secret, _) = await admin.CreateKeyAsync("acme", "publish", "subscribe");
+        HttpClient[] tenant = [a.CreateClient(secret), b.CreateClient(secret), c.CreateClient(secret)];
+        const int PerMinute = 60;
+        const int Burst = 20;
+        await Api.EnsureAsync(await admin.PostJsonAsync("/v1/admin/rate-limit/emergency", $$"""{"requests_per_minute":{{PerMinute}},"burst":{{Burst}}}"""), 200);
+        using var adminOnB = b.CreateClient();
+        using var adminOnC = c.CreateClient();
+        foreach (var node in new[] { adminOnB, adminOnC })
+        {
+            await WithinAsync(TimeSpan.FromSeconds(2), "the emergency limit", async () => (await node.GetJsonAsync("/v1/admin/rate-limit/emergency")).GetProperty("active").GetBoolean());
+        }
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var admitted = 0;
+        var refused = 0;
+        for (var i = 0; i < 150; i++)
+        {
+            using var response = await tenant[i % 3].GetAsync("/v1/streams/budget");
+            if ((int)response.StatusCode == 429)
+            {
+                refused++;
+                Assert.True(response.Headers.RetryAfter is not null);
+            }
+            else
+            {
+                admitted++;
+            }
+        }
+
+        // The budget over the run: the burst, plus one a second for the time it took. Per node, it would be 3x the burst.
+        var budget = Burst + (int)Math.Ceiling(watch.Elapsed.TotalSeconds * PerMinute / 60.0);
+        Assert.InRange(admitted, Burst, budget + 1);
+        Assert.Equal(150, admitted + refused);
+        Assert.True(admitted < 3 * Burst, $"{admitted} admitted across three nodes");
+        foreach (var client in tenant)
+        {
+            client.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task AGenerationCancelledThroughAnotherNode_IsCancelledByItsOwner()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        using var a = await StartNodeAsync(redis, "node-a");
+        using var b = await StartNodeAsync(redis, "node-b");
+        using var onA = a.CreateClient();
+        using var onB = b.CreateClient();
+        var id = (await onA.CreateGenerationAsync(LongGeneration)).GetProperty("id").GetString()!;
+        await WaitOutputAsync(onB, id, 3);
+
+        using var cancel = await onB.PostAsync($"/v1/generations/{id}/cancel", null);
+        await Api.EnsureAsync(cancel, 202);
+        var items = await FollowAsync([onB], id, new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+
+        AssertDense(items);
+        Assert.Equal("done", items[^1].EventType);
+        Assert.Equal("cancelled", JsonDocument.Parse(items[^1].Data).RootElement.GetProperty("finish_reason").GetString());
+        Assert.Equal("cancelled", (await onB.WaitFinishedAsync(id)).GetProperty("status").GetString());
+    }
+
     private static async Task<double> MetricAsync(HttpClient client, string name)
     {
         var text = await client.GetStringAsync("/metrics");

@@ -18,8 +18,12 @@ internal sealed partial class GenerationService
     private readonly IOptionsMonitor<SluiceOptions> _options;
     private readonly TimeProvider _time;
 
-    public GenerationService(IGenerationStore store, IPromptStore prompts, IModelCatalog catalog, GenerationRunner runner, IOptionsMonitor<SluiceOptions> options, TimeProvider time)
+    private readonly Cluster.IControlBus _bus;
+
+    public GenerationService(IGenerationStore store, IPromptStore prompts, IModelCatalog catalog, GenerationRunner runner, IOptionsMonitor<SluiceOptions> options, TimeProvider time,
+        Cluster.IControlBus? bus = null)
     {
+        _bus = bus ?? new Cluster.LocalControlBus();
         _store = store;
         _prompts = prompts;
         _catalog = catalog;
@@ -167,7 +171,19 @@ internal sealed partial class GenerationService
             return CancelOutcome.AlreadyFinished;
         }
 
-        return await _runner.CancelAsync(id) ? CancelOutcome.Accepted : CancelOutcome.AlreadyFinished;
+        if (await _runner.CancelAsync(id))
+        {
+            return CancelOutcome.Accepted;
+        }
+
+        if (_bus.Shared)
+        {
+            // Another node runs it: its owner cancels it when the change reaches it (within 2 s, API.md section 9).
+            await _bus.PublishAsync(Cluster.ControlKinds.Cancel, tenant + "/" + id, cancellationToken);
+            return CancelOutcome.Accepted;
+        }
+
+        return CancelOutcome.AlreadyFinished;
     }
 
     private async Task<(GenerationRequest? Request, int Version, CreateOutcome? Error)> ResolvePromptAsync(

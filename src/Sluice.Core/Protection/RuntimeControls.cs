@@ -90,6 +90,31 @@ internal sealed class RuntimeControls
         }
     }
 
+    /// <summary>The overrides as set (0: the configured value holds), as the cluster shares them.</summary>
+    public LimitOverrides Overrides => new(Volatile.Read(ref _maxConcurrentGenerations), Volatile.Read(ref _maxSseConnections), Volatile.Read(ref _maxStreamsPerTenant));
+
+    /// <summary>Takes another node's shed list whole.</summary>
+    public void ReplaceShed(IEnumerable<string> endpoints)
+    {
+        lock (_lock)
+        {
+            _shed = [.. new SortedSet<string>(endpoints, StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>Takes another node's overrides whole (0 clears one).</summary>
+    public void ReplaceLimits(LimitOverrides overrides)
+    {
+        lock (_lock)
+        {
+            Volatile.Write(ref _maxConcurrentGenerations, Math.Max(0, overrides.MaxConcurrentGenerations));
+            Volatile.Write(ref _maxSseConnections, Math.Max(0, overrides.MaxSseConnections));
+            Volatile.Write(ref _maxStreamsPerTenant, Math.Max(0, overrides.MaxStreamsPerTenant));
+        }
+
+        SetLimits(null, null, null);
+    }
+
     public void SetLimits(int? maxConcurrentGenerations, int? maxSseConnections, int? maxStreamsPerTenant)
     {
         TaskCompletionSource changed;
@@ -131,6 +156,9 @@ internal sealed class RuntimeControls
         return false;
     }
 }
+
+/// <summary>Runtime limit overrides; 0 leaves the configured value.</summary>
+internal sealed record LimitOverrides(int MaxConcurrentGenerations, int MaxSseConnections, int MaxStreamsPerTenant);
 
 /// <summary><c>POST /v1/admin/rate-limit/emergency {"requests_per_minute","burst"}</c>: every tenant's requests, until lifted.</summary>
 internal sealed record EmergencyRateLimit(int RequestsPerMinute, int Burst, DateTimeOffset Since);

@@ -28,6 +28,20 @@ internal sealed class ProviderResilience : IDisposable
     private readonly PollyTelemetry _telemetry;
     private readonly IKillSwitchStore _store;
 
+    private readonly Cluster.IControlBus _bus = new Cluster.LocalControlBus();
+
+    /// <summary>As the other constructor; kill-switches set here are announced to the cluster on <paramref name="bus"/>.</summary>
+    /// <param name="options">The providers' options.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="store">Where kill-switches are kept.</param>
+    /// <param name="telemetry">Polly's telemetry.</param>
+    /// <param name="bus">The cluster's change bus.</param>
+    public ProviderResilience(IOptionsMonitor<SluiceOptions> options, TimeProvider time, IKillSwitchStore store, IOptions<PollyTelemetry> telemetry, Cluster.IControlBus? bus)
+        : this(options, time, store, telemetry)
+    {
+        _bus = bus ?? _bus;
+    }
+
     /// <summary>
     /// <paramref name="telemetry"/> is Polly's (Microsoft.Extensions.Resilience enriches it): every retry, timeout
     /// and circuit transition becomes <c>resilience.polly.strategy.events</c>, the provider its <c>pipeline.instance</c>.
@@ -100,6 +114,7 @@ internal sealed class ProviderResilience : IDisposable
         var kill = new KillSwitch(now, now + duration, reason, actorKeyId);
         await _store.SetAsync(provider, kill, cancellationToken);
         Set(provider, kill);
+        await _bus.PublishAsync(Cluster.ControlKinds.KillSwitch, provider, cancellationToken);
         return kill;
     }
 
@@ -108,6 +123,7 @@ internal sealed class ProviderResilience : IDisposable
         await _store.SetAsync(provider, null, cancellationToken);
         var previous = Get(provider).Kill;
         Set(provider, null);
+        await _bus.PublishAsync(Cluster.ControlKinds.KillSwitch, provider, cancellationToken);
         return previous;
     }
 
@@ -126,6 +142,15 @@ internal sealed class ProviderResilience : IDisposable
 
     /// <summary>A switch read back from the store at start.</summary>
     internal void Restore(string provider, KillSwitch kill) => Set(provider, kill);
+
+    /// <summary>Another node set (or lifted, null) the provider's switch: as read from the store.</summary>
+    internal void Apply(string provider, KillSwitch? kill)
+    {
+        if (!Equals(Get(provider).Kill, kill))
+        {
+            Set(provider, kill);
+        }
+    }
 
     private void Set(string provider, KillSwitch? kill)
     {

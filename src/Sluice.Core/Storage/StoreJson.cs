@@ -16,5 +16,8 @@ namespace Sluice.Storage;
 [JsonSerializable(typeof(OpsMetricsRow))]
 [JsonSerializable(typeof(KillSwitch))]
 [JsonSerializable(typeof(Cluster.NodeInfo))]
+[JsonSerializable(typeof(Protection.EmergencyRateLimit))]
+[JsonSerializable(typeof(Protection.LimitOverrides))]
+[JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(Dictionary<string, long>))]
 internal sealed partial class StoreJson : JsonSerializerContext;

@@ -19,10 +19,13 @@ internal sealed class ApiKeyService
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ApiKeyRecord> _byHash = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ApiKeyRecord> _byId = new(StringComparer.Ordinal);
 
-    public ApiKeyService(IKeyStore store, TimeProvider time)
+    private readonly Cluster.IControlBus _bus;
+
+    public ApiKeyService(IKeyStore store, TimeProvider time, Cluster.IControlBus? bus = null)
     {
         _store = store;
         _time = time;
+        _bus = bus ?? new Cluster.LocalControlBus();
     }
 
     /// <summary>A new key; the returned secret is the only copy.</summary>
@@ -128,9 +131,25 @@ internal sealed class ApiKeyService
         if (revoked)
         {
             Revoked?.Invoke(id);
+            await _bus.PublishAsync(Cluster.ControlKinds.Revoke, id, cancellationToken);
         }
 
         return revoked;
+    }
+
+    /// <summary>Another node revoked <paramref name="id"/>: forget it here too, and end what it opened here.</summary>
+    internal void ApplyRevoked(string id)
+    {
+        Forget(id);
+        Revoked?.Invoke(id);
+    }
+
+    /// <summary>This node missed changes it cannot list: every cached key is read from the store again.</summary>
+    internal void ForgetAll()
+    {
+        Interlocked.Increment(ref _revocations);
+        _byHash.Clear();
+        _byId.Clear();
     }
 
     /// <summary>SHA-256 is enough: keys are 256-bit random secrets, not passwords, so there is nothing to brute-force.</summary>

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using Sluice.Cluster;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -30,7 +31,7 @@ internal static partial class AdminApi
         group.MapGet("/limits", (RuntimeControls c) => TypedResults.Ok(LimitsView.From(c)));
     }
 
-    internal static async Task<Results<Ok<EmergencyView>, ProblemResult>> SetEmergencyAsync(HttpContext context, RuntimeControls controls, TimeProvider time, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<Results<Ok<EmergencyView>, ProblemResult>> SetEmergencyAsync(HttpContext context, RuntimeControls controls, TimeProvider time, ILoggerFactory loggers, Ops.Auditor auditor, IControlBus bus)
     {
         var (request, problem) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.EmergencyRequest);
         if (problem is not null)
@@ -41,15 +42,17 @@ internal static partial class AdminApi
         var limit = new EmergencyRateLimit(request!.RequestsPerMinute!.Value, request.Burst!.Value, time.GetUtcNow());
         var before = EmergencyView.From(controls.Emergency);
         controls.SetEmergency(limit);
+        await bus.PublishAsync(ControlKinds.Emergency, JsonSerializer.Serialize(limit, Storage.StoreJson.Default.EmergencyRateLimit), context.RequestAborted);
         LogEmergency(loggers.CreateLogger(typeof(AdminApi).FullName!), limit.RequestsPerMinute, limit.Burst, context.GetCaller().KeyId);
         await auditor.RecordAsync(context, "rate_limit.emergency.set", "node", request.Reason, before, EmergencyView.From(limit));
         return TypedResults.Ok(EmergencyView.From(limit));
     }
 
-    internal static async Task<Ok<EmergencyView>> LiftEmergencyAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<Ok<EmergencyView>> LiftEmergencyAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor, IControlBus bus)
     {
         var before = EmergencyView.From(controls.Emergency);
         controls.SetEmergency(null);
+        await bus.PublishAsync(ControlKinds.Emergency, "", context.RequestAborted);
         LogEmergencyLifted(loggers.CreateLogger(typeof(AdminApi).FullName!), context.GetCaller().KeyId);
         await auditor.RecordAsync(context, "rate_limit.emergency.lift", "node", null, before, EmergencyView.From(null));
         return TypedResults.Ok(EmergencyView.From(null));
@@ -57,7 +60,7 @@ internal static partial class AdminApi
 
     internal static Ok<EmergencyView> GetEmergency(RuntimeControls controls) => TypedResults.Ok(EmergencyView.From(controls.Emergency));
 
-    internal static async Task<Results<Ok<ShedView>, ProblemResult>> CircuitBreakerAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<Results<Ok<ShedView>, ProblemResult>> CircuitBreakerAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor, IControlBus bus)
     {
         var (request, problem) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.CircuitBreakerRequest);
         if (problem is not null)
@@ -81,12 +84,13 @@ internal static partial class AdminApi
 
         var before = new ShedView(controls.ShedEndpoints);
         var shed = controls.Shed(endpoints, request.Action == "enable");
+        await bus.PublishAsync(ControlKinds.Shed, JsonSerializer.Serialize(shed.ToArray(), Storage.StoreJson.Default.StringArray), context.RequestAborted);
         LogCircuitBreaker(loggers.CreateLogger(typeof(AdminApi).FullName!), request.Action, string.Join(",", endpoints), context.GetCaller().KeyId);
         await auditor.RecordAsync(context, "circuit_breaker." + request.Action, string.Join(",", endpoints), request.Reason, before, new ShedView(shed));
         return TypedResults.Ok(new ShedView(shed));
     }
 
-    internal static async Task<Results<Ok<LimitsView>, ProblemResult>> SetLimitsAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<Results<Ok<LimitsView>, ProblemResult>> SetLimitsAsync(HttpContext context, RuntimeControls controls, ILoggerFactory loggers, Ops.Auditor auditor, IControlBus bus)
     {
         var (request, problem) = await RequestBody.ReadAsync(context, RequestJsonContext.Default.LimitsRequest);
         if (problem is not null)
@@ -101,6 +105,7 @@ internal static partial class AdminApi
 
         var before = LimitsView.From(controls);
         controls.SetLimits(request.MaxConcurrentGenerations, request.MaxSseConnections, request.MaxStreamsPerTenant);
+        await bus.PublishAsync(ControlKinds.Limits, JsonSerializer.Serialize(controls.Overrides, Storage.StoreJson.Default.LimitOverrides), context.RequestAborted);
         var view = LimitsView.From(controls);
         await auditor.RecordAsync(context, "limits.set", "node", request.Reason, before, view);
         LogLimits(loggers.CreateLogger(typeof(AdminApi).FullName!), view.MaxConcurrentGenerations, view.MaxSseConnections, view.MaxStreamsPerTenant, context.GetCaller().KeyId);

@@ -29,7 +29,7 @@ internal static partial class AdminApi
         return group;
     }
 
-    internal static async Task<Results<JsonHttpResult<BroadcastResponse>, ProblemResult>> BroadcastReconnectAsync(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers, Ops.Auditor auditor)
+    internal static async Task<Results<JsonHttpResult<BroadcastResponse>, ProblemResult>> BroadcastReconnectAsync(HttpContext context, StreamHub hub, IOptionsMonitor<SluiceOptions> options, ILoggerFactory loggers, Ops.Auditor auditor, Sluice.Cluster.IControlBus bus)
     {
         var retry = options.CurrentValue.Retry;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
@@ -47,6 +47,8 @@ internal static partial class AdminApi
         }
 
         var count = hub.ReconnectAll(retry, jitter: true);
+        // Every node's responses (API.md section 7); the count is this node's.
+        await bus.PublishAsync(Sluice.Cluster.ControlKinds.Broadcast, ((long)retry.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture), context.RequestAborted);
         LogBroadcast(loggers.CreateLogger(typeof(AdminApi).FullName!), count, (long)retry.TotalMilliseconds, context.GetCaller().KeyId);
         var response = new BroadcastResponse(count, (long)retry.TotalMilliseconds);
         await auditor.RecordAsync(context, "sse.broadcast_reconnect", "node", after: response);

@@ -16,6 +16,16 @@ namespace Sluice.Http.Protection;
 /// </summary>
 internal static class TenantRateLimiter
 {
+    /// <summary>The limiter of <paramref name="options"/>: cluster-wide through <paramref name="shared"/> when the store has one, else per node.</summary>
+    public static void Configure(RateLimiterOptions options, RuntimeControls controls, IRequestRateStore? shared, Storage.IStoreFaults faults)
+    {
+        Configure(options, controls);
+        if (shared is not null)
+        {
+            options.GlobalLimiter = new ClusterRequestLimiter(options.GlobalLimiter!, shared, controls, faults);
+        }
+    }
+
     public static void Configure(RateLimiterOptions options, RuntimeControls controls)
     {
         options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, (string Tenant, int Version)>(context =>
