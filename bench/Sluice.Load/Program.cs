@@ -11,11 +11,12 @@ using Sluice.Load;
 var options = ParseArgs(args);
 if (options.Count == 0 || !options.ContainsKey("scenario"))
 {
-    Console.Error.WriteLine("usage: Sluice.Load <idle|fanout|burst|publish|streams> --target sluice|peer-a|peer-b --url http://127.0.0.1:PORT [--key K] [--pids P,...] [--store-pids P,...] [--subscribers N] [--rate R] [--duration S] [--history H] [--connections N] [--streams M] [--concurrency C] [--count N]");
+    Console.Error.WriteLine("usage: Sluice.Load <idle|fanout|burst|publish|streams> --target sluice|peer-a|peer-b --url http://127.0.0.1:PORT [--key K] [--subscribe-url U,...] [--pids P,...] [--store-pids P,...] [--subscribers N] [--rate R] [--duration S] [--history H] [--connections N] [--streams M] [--concurrency C] [--count N]");
     return 2;
 }
 
-var target = Target.Create(Opt("target", "sluice"), Opt("url", "http://127.0.0.1:8080"), options.GetValueOrDefault("key") ?? Environment.GetEnvironmentVariable("SLUICE_KEY"));
+var target = Target.Create(Opt("target", "sluice"), Opt("url", "http://127.0.0.1:8080"), options.GetValueOrDefault("key") ?? Environment.GetEnvironmentVariable("SLUICE_KEY"),
+    options.GetValueOrDefault("subscribe-url"));
 var pids = Opt("pids", "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
 
 // The store's processes (a redis-server), counted apart from the server's: CPU per unit of work is both.

@@ -10,11 +10,15 @@ namespace Sluice.Load;
 /// </summary>
 internal sealed class Target
 {
-    private Target(string name, Uri baseUri, string? key)
+    private readonly Uri[] _subscribeUris;
+    private int _nextSubscriber;
+
+    private Target(string name, Uri baseUri, string? key, Uri[] subscribeUris)
     {
         Name = name;
         BaseUri = baseUri;
         Key = key;
+        _subscribeUris = subscribeUris.Length == 0 ? [baseUri] : subscribeUris;
     }
 
     public string Name { get; }
@@ -23,16 +27,20 @@ internal sealed class Target
 
     public string? Key { get; }
 
-    public bool IsSluice => Name == "sluice";
+    public bool IsSluice => Name.StartsWith("sluice", StringComparison.Ordinal);
 
-    public static Target Create(string name, string url, string? key)
+    /// <summary>Publishes go to <paramref name="url"/>; subscribers take <paramref name="subscribeUrls"/> (comma-separated: several nodes of a cluster) in turn.</summary>
+    public static Target Create(string name, string url, string? key, string? subscribeUrls = null) =>
+        new(name, Loopback(url), key, [.. (subscribeUrls ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Loopback)]);
+
+    private static Uri Loopback(string url)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !(uri.Host is "127.0.0.1" or "localhost" or "[::1]" || uri.Host.StartsWith("127.", StringComparison.Ordinal)))
         {
             throw new ArgumentException("Load goes to loopback only: --url must be http://127.0.0.1:PORT");
         }
 
-        return new Target(name, uri, key);
+        return uri;
     }
 
     public HttpRequestMessage Publish(string topic, string payloadJson)
@@ -53,7 +61,8 @@ internal sealed class Target
     public HttpRequestMessage Subscribe(string topic, string? lastEventId)
     {
         var path = IsSluice ? $"/v1/streams/{topic}/events" : $"/sub/{topic}";
-        var request = new HttpRequestMessage(HttpMethod.Get, new Uri(BaseUri, path));
+        var node = _subscribeUris[(int)((uint)Interlocked.Increment(ref _nextSubscriber) % (uint)_subscribeUris.Length)];
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri(node, path));
         request.Headers.Accept.ParseAdd("text/event-stream");
         if (IsSluice)
         {

@@ -6,15 +6,20 @@ using StackExchange.Redis;
 namespace Sluice.Storage.Redis;
 
 /// <summary>
-/// Hourly ops rows: a hash (hour, tenant, channel) → JSON, and sorted sets scored by minus the hour, overall and per
-/// tenant, so that ascending order is the read order: newest hour first, then tenant and channel as members. An
-/// upsert replaces the row, as on SQLite; adding up several nodes' rows is the many-nodes issue's.
+/// Hourly ops rows, added up across the cluster: each (hour, tenant, channel) is a hash holding one JSON row per
+/// process that served it (a process' row is its running total for the hour, so its upsert replaces only its own
+/// field and nodes never overwrite each other); a read sums the counters and takes the highest p95 of the
+/// processes (p95s cannot be added; the highest is the honest bound). Sorted sets scored by minus the hour, overall
+/// and per tenant, give the read order: newest hour first, then tenant and channel as members.
 /// </summary>
 internal sealed class RedisOpsMetricsStore(RedisConnection redis) : IOpsMetricsStore
 {
     private const int RemoveBatch = 1000;
 
-    private readonly RedisKey _rows = redis.Keys.Named("{opsrows}:rows");
+    private readonly string _rowPrefix = redis.Keys.Named("{opsrows}:row:");
+
+    /// <summary>This process' field in every row it writes: a restarted node starts a new running total, so a new field.</summary>
+    private readonly string _process = Guid.NewGuid().ToString("N");
     private readonly RedisKey _byHour = redis.Keys.Named("{opsrows}:by_hour");
     private readonly string _tenantPrefix = redis.Keys.Named("{opsrows}:by_hour:");
 
@@ -28,7 +33,7 @@ internal sealed class RedisOpsMetricsStore(RedisConnection redis) : IOpsMetricsS
         {
             var field = Field(row);
             var hour = -row.Hour.ToUnixTimeMilliseconds();
-            writes.Add(batch.HashSetAsync(_rows, field, JsonSerializer.Serialize(row, StoreJson.Default.OpsMetricsRow)));
+            writes.Add(batch.HashSetAsync(Row(field), _process, JsonSerializer.Serialize(row, StoreJson.Default.OpsMetricsRow)));
             writes.Add(batch.SortedSetAddAsync(_byHour, field, hour));
             writes.Add(batch.SortedSetAddAsync(ByTenant(row.Tenant), field, hour));
         }
@@ -52,9 +57,27 @@ internal sealed class RedisOpsMetricsStore(RedisConnection redis) : IOpsMetricsS
             return [];
         }
 
-        var values = await db.HashGetAsync(_rows, fields);
-        return [.. values.Where(v => !v.IsNull).Select(v => JsonSerializer.Deserialize((string)v!, StoreJson.Default.OpsMetricsRow)!)
-            .OrderByDescending(r => r.Hour).ThenBy(r => r.Tenant, StringComparer.Ordinal).ThenBy(r => r.Channel, StringComparer.Ordinal)];
+        // Issued together: the multiplexer pipelines them.
+        var reads = fields.Select(f => db.HashValuesAsync(Row(f))).ToArray();
+        var rows = new List<OpsMetricsRow>(fields.Length);
+        foreach (var read in reads)
+        {
+            OpsMetricsRow? sum = null;
+            foreach (var value in await read)
+            {
+                if (JsonSerializer.Deserialize((string)value!, StoreJson.Default.OpsMetricsRow) is { } part)
+                {
+                    sum = sum is null ? part : Add(sum, part);
+                }
+            }
+
+            if (sum is not null)
+            {
+                rows.Add(sum);
+            }
+        }
+
+        return [.. rows.OrderByDescending(r => r.Hour).ThenBy(r => r.Tenant, StringComparer.Ordinal).ThenBy(r => r.Channel, StringComparer.Ordinal)];
     }
 
     public async ValueTask<int> RemoveBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
@@ -75,7 +98,7 @@ internal sealed class RedisOpsMetricsStore(RedisConnection redis) : IOpsMetricsS
                 await db.SortedSetRemoveAsync(ByTenant(TenantOf(field)), field);
             }
 
-            await db.HashDeleteAsync(_rows, fields);
+            await db.KeyDeleteAsync([.. fields.Select(f => Row(f))]);
             removed += (int)await db.SortedSetRemoveAsync(_byHour, fields);
         }
     }
@@ -87,4 +110,30 @@ internal sealed class RedisOpsMetricsStore(RedisConnection redis) : IOpsMetricsS
     private static string TenantOf(RedisValue field) => ((string)field!)[..((string)field!).IndexOf('\t', StringComparison.Ordinal)];
 
     private RedisKey ByTenant(string tenant) => _tenantPrefix + tenant;
+
+    private RedisKey Row(RedisValue field) => _rowPrefix + (string)field!;
+
+    /// <summary>Two processes' rows of one hour, tenant and channel as one.</summary>
+    internal static OpsMetricsRow Add(OpsMetricsRow a, OpsMetricsRow b)
+    {
+        var errors = new Dictionary<string, long>(a.ErrorsByStatus, StringComparer.Ordinal);
+        foreach (var (status, count) in b.ErrorsByStatus)
+        {
+            errors[status] = errors.GetValueOrDefault(status) + count;
+        }
+
+        return a with
+        {
+            Requests = a.Requests + b.Requests,
+            ErrorsByStatus = errors,
+            SseConnections = a.SseConnections + b.SseConnections,
+            ResumeAttempts = a.ResumeAttempts + b.ResumeAttempts,
+            ResumeFailures = a.ResumeFailures + b.ResumeFailures,
+            TtftP95Ms = Max(a.TtftP95Ms, b.TtftP95Ms),
+            E2eP95Ms = Max(a.E2eP95Ms, b.E2eP95Ms),
+            OutputTokens = a.OutputTokens + b.OutputTokens,
+        };
+
+        static double? Max(double? x, double? y) => x is null ? y : y is null ? x : Math.Max(x.Value, y.Value);
+    }
 }

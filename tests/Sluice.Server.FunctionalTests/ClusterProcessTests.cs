@@ -156,6 +156,85 @@ public sealed class ClusterProcessTests
     }
 
     [Fact]
+    public async Task ThreeNodesBehindNginx_SubscribersReconnectingEveryFewSeconds_GetEveryEventOnceInOrder_WritersOnThreeNodesGetDenseIds()
+    {
+        await using var redis = await RedisServer.StartAsync("--appendfsync", "everysec");
+        using var a = await StartNodeAsync(redis, "node-a");
+        using var b = await StartNodeAsync(redis, "node-b");
+        using var c = await StartNodeAsync(redis, "node-c");
+        await using var nginx = await DeployTests.NginxProxy.StartClusterAsync([a.BaseAddress, b.BaseAddress, c.BaseAddress]);
+        HttpClient[] nodes = [a.CreateClient(), b.CreateClient(), c.CreateClient()];
+        using var proxied = new HttpClient { BaseAddress = nginx.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        proxied.DefaultRequestHeaders.Authorization = new("Bearer", SluiceTestServer.AdminKey);
+        await nodes[0].PublishAsync("crowd", "token", new { n = 0 });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+
+        // 50 subscribers through nginx, each dropping its connection after 1-3 s and resuming with Last-Event-ID.
+        var subscribers = Enumerable.Range(0, 50).Select(s => Task.Run(async () =>
+        {
+            var random = new Random(s);
+            var ids = new List<long>();
+            var servedBy = new HashSet<string>(StringComparer.Ordinal);
+            while (!timeout.IsCancellationRequested)
+            {
+                using var drop = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+                drop.CancelAfter(TimeSpan.FromMilliseconds(random.Next(1000, 3000)));
+                try
+                {
+                    await using var sse = await SseClient.ConnectAsync(proxied, "/v1/streams/crowd/events", ids.Count == 0 ? null : ids[^1].ToString(CultureInfo.InvariantCulture), drop.Token);
+                    servedBy.Add(sse.Response.Headers.GetValues("X-Sluice-Node").Single());
+                    await foreach (var item in sse.ReadAllAsync(drop.Token))
+                    {
+                        if (item.EventId is null)
+                        {
+                            continue;
+                        }
+
+                        ids.Add(long.Parse(item.EventId, CultureInfo.InvariantCulture));
+                        if (item.EventType == "done")
+                        {
+                            return (ids, servedBy);
+                        }
+                    }
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException && !timeout.IsCancellationRequested)
+                {
+                    // Dropped on purpose (or by the proxy): resume.
+                }
+            }
+
+            throw new TimeoutException($"subscriber {s} saw {ids.Count} events");
+        })).ToList();
+
+        // Six writers, two on each node, straight to the nodes: 5,000 events on the one stream.
+        var acknowledged = await Task.WhenAll(Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
+        {
+            var ids = new List<long>();
+            for (var i = 0; i < 5000 / 6 + (w < 5000 % 6 ? 1 : 0); i++)
+            {
+                ids.AddRange(await nodes[w % 3].PublishAsync("crowd", "token", new { w, i }, timeout.Token));
+            }
+
+            return ids;
+        })));
+        var last = (await nodes[1].PublishAsync("crowd", "done"))[0];
+        var results = await Task.WhenAll(subscribers);
+
+        Assert.Equal(Enumerable.Range(2, 5000).Select(i => (long)i), acknowledged.SelectMany(x => x).Order());
+        Assert.Equal(5002, last);
+        foreach (var (ids, servedBy) in results)
+        {
+            Assert.Equal(Enumerable.Range(1, 5002).Select(i => (long)i), ids);
+        }
+
+        Assert.True(results.Count(r => r.servedBy.Count >= 2) >= 40, "round-robin spread the reconnects over the nodes");
+        foreach (var node in nodes)
+        {
+            node.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task ANodeRestartedWhileAPeersGenerationRuns_LeavesItRunning_ItCompletes()
     {
         await using var redis = await RedisServer.StartAsync();

@@ -133,8 +133,12 @@ public sealed partial class DeployTests
     [GeneratedRegex(@"\bsluice_[a-z_]+")]
     private static partial Regex MetricName();
 
-    /// <summary>A real nginx with deploy/nginx/sluice.conf, pointed at the test server; stopped by its PID.</summary>
-    private sealed class NginxProxy : IAsyncDisposable
+    /// <summary>The upstream's server lines of the cluster site (one block of consecutive lines).</summary>
+    [GeneratedRegex(@"(?m)(^\s*server 127\.0\.0\.1:\d+[^\n]*\n?)+")]
+    private static partial Regex ClusterServers();
+
+    /// <summary>A real nginx with a site from deploy/nginx/, pointed at the test's servers; stopped by its PID.</summary>
+    internal sealed class NginxProxy : IAsyncDisposable
     {
         private readonly Process _process;
         private readonly string _dir;
@@ -150,7 +154,6 @@ public sealed partial class DeployTests
 
         public static async Task<NginxProxy> StartAsync(Uri upstream, bool keepDefaultReadTimeout)
         {
-            var dir = Directory.CreateTempSubdirectory("sluice-nginx-").FullName;
             var port = FreePort();
             var site = await File.ReadAllTextAsync(Path.Combine(Root, "deploy/nginx/sluice.conf"));
             site = site.Replace("server 127.0.0.1:8080;", $"server {upstream.Host}:{upstream.Port};", StringComparison.Ordinal)
@@ -159,6 +162,23 @@ public sealed partial class DeployTests
             {
                 site = ReadTimeout().Replace(site, "");
             }
+
+            return await StartSiteAsync(site, port);
+        }
+
+        /// <summary>deploy/nginx/sluice-cluster.conf with its upstream's servers replaced by <paramref name="nodes"/>.</summary>
+        public static async Task<NginxProxy> StartClusterAsync(IReadOnlyList<Uri> nodes)
+        {
+            var port = FreePort();
+            var site = await File.ReadAllTextAsync(Path.Combine(Root, "deploy/nginx/sluice-cluster.conf"));
+            var servers = string.Join("\n", nodes.Select(n => $"    server {n.Host}:{n.Port} max_fails=1 fail_timeout=5s;")) + "\n";
+            site = ClusterServers().Replace(site, servers, 1).Replace("listen 80;", $"listen 127.0.0.1:{port};", StringComparison.Ordinal);
+            return await StartSiteAsync(site, port);
+        }
+
+        private static async Task<NginxProxy> StartSiteAsync(string site, int port)
+        {
+            var dir = Directory.CreateTempSubdirectory("sluice-nginx-").FullName;
 
             await File.WriteAllTextAsync(Path.Combine(dir, "sluice.conf"), site);
             await File.WriteAllTextAsync(Path.Combine(dir, "nginx.conf"), $$"""

@@ -16,13 +16,30 @@ public sealed class RunbookTests
         return data;
     }
 
+    private static Dictionary<string, string> ClusterSettings(RedisServer redis, string node) => new()
+    {
+        ["Sluice:Redis"] = redis.ConnectionString,
+        ["Sluice:NodeId"] = node,
+        ["Sluice:Cluster:LeaseTtl"] = "00:00:03",
+    };
+
     [Theory]
     [MemberData(nameof(Runbooks))]
     public async Task Runbook_EveryShellBlock_RunsAgainstALiveSluice(string runbook)
     {
         var text = await File.ReadAllTextAsync(Path.Combine(ShellBlocks.Root(), "docs", "runbooks", runbook));
         var blocks = ShellBlocks.In(text);
-        await using var server = await SluiceTestServer.StartAsync("sqlite");
+        // The cluster runbook runs against two nodes on one Redis, as its readers' clusters are.
+        var cluster = runbook.StartsWith("cluster-", StringComparison.Ordinal);
+        await using var redis = cluster ? await RedisServer.StartAsync() : null;
+        await using var peer = cluster ? await SluiceTestServer.StartAsync("redis", ClusterSettings(redis!, "peer")) : null;
+        await using var server = cluster ? await SluiceTestServer.StartAsync("redis", ClusterSettings(redis!, "first")) : await SluiceTestServer.StartAsync("sqlite");
+        if (cluster)
+        {
+            using var admin = server.CreateClient();
+            await Eventually.ValueAsync(async () => await admin.GetJsonAsync("/v1/admin/nodes"), n => n.GetProperty("nodes").GetArrayLength() == 2);
+        }
+
         // A stream with events, so the metrics and the SSE checks have something to show.
         using var client = server.CreateClient();
         await client.PublishAsync("warm", "token", new { text = "x" });

@@ -7,11 +7,11 @@ namespace Sluice.Storage.ConformanceTests;
 /// <summary>One suite for every ops-metrics store.</summary>
 public abstract class OpsMetricsStoreConformance : StoreConformance
 {
-    private static readonly DateTimeOffset H0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    private protected static readonly DateTimeOffset H0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
     private protected abstract IOpsMetricsStore Create();
 
-    private static OpsMetricsRow Row(int hour, string tenant, long requests) =>
+    private protected static OpsMetricsRow Row(int hour, string tenant, long requests) =>
         new(H0.AddHours(hour), tenant, "web", requests, new Dictionary<string, long> { ["429"] = 2 }, 3, 4, 1, 12.5, 80, 99);
 
     [Fact]
@@ -56,4 +56,24 @@ public sealed class SqliteOpsMetricsStoreConformance : OpsMetricsStoreConformanc
 public sealed class RedisOpsMetricsStoreConformance(RedisFixture redis) : OpsMetricsStoreConformance
 {
     private protected override IOpsMetricsStore Create() => new RedisOpsMetricsStore(OpenRedis(redis));
+
+    [Fact]
+    public async Task TwoNodesRowsOfOneHour_AddUp_WithTheHigherP95_AndNeitherOverwritesTheOther()
+    {
+        await using var connections = new RedisTestConnections(redis);
+        var a = new RedisOpsMetricsStore(connections.Open());
+        var b = new RedisOpsMetricsStore(connections.Open());
+        await a.UpsertAsync([Row(0, "acme", 5)], default);
+        await b.UpsertAsync([Row(0, "acme", 3) with { TtftP95Ms = 40, ErrorsByStatus = new Dictionary<string, long> { ["429"] = 1, ["503"] = 4 } }], default);
+        await a.UpsertAsync([Row(0, "acme", 6)], default);
+
+        var row = Assert.Single(await b.RecentAsync(10, "acme", default));
+
+        Assert.Equal(9, row.Requests);
+        Assert.Equal(new Dictionary<string, long> { ["429"] = 3, ["503"] = 4 }, row.ErrorsByStatus);
+        Assert.Equal((6L, 8L, 2L, 198L), (row.SseConnections, row.ResumeAttempts, row.ResumeFailures, row.OutputTokens));
+        Assert.Equal(40, row.TtftP95Ms);
+        Assert.Equal(1, await a.RemoveBeforeAsync(H0.AddHours(1), default));
+        Assert.Empty(await b.RecentAsync(10, null, default));
+    }
 }

@@ -12,6 +12,9 @@ internal enum SessionEnd
     /// <summary>The subscriber fell behind its buffer; the connection is cut and the client resumes from the log.</summary>
     Overflow,
 
+    /// <summary>A write to the client did not finish within <c>Sluice:Limits:WriteTimeout</c>: cut like an overflow.</summary>
+    WriteTimeout,
+
     /// <summary>The server asked the client to come back (shutdown, drain, broadcast-reconnect): <c>retry:</c>, then end.</summary>
     Reconnect,
 

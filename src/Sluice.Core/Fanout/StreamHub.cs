@@ -140,6 +140,25 @@ internal sealed class StreamHub
         return cached;
     }
 
+    /// <summary>
+    /// What the log says of the stream now, checked against the cache: a stream gone or created again since its events
+    /// were cached (another node's retention) has them dropped before any replay.
+    /// </summary>
+    public async ValueTask<StreamInfo?> GetInfoAsync(StreamKey key, CancellationToken cancellationToken)
+    {
+        var info = await _log.GetInfoAsync(key, cancellationToken);
+        if (info is null)
+        {
+            _cache.Remove(key);
+        }
+        else
+        {
+            _cache.Validate(key, info.CreatedAt);
+        }
+
+        return info;
+    }
+
     /// <summary>Age retention: removes expired streams from the log and forgets their cached events.</summary>
     public async ValueTask<int> RemoveExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {

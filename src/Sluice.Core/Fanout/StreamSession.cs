@@ -65,7 +65,7 @@ internal sealed class StreamSession
                 await subscription.WaitAsync();
                 if (token.IsCancellationRequested)
                 {
-                    return subscription.EndReason == SessionEnd.Overflow ? SessionEnd.Overflow : SessionEnd.ClientGone;
+                    return subscription.EndReason is SessionEnd.Overflow or SessionEnd.WriteTimeout ? subscription.EndReason.Value : SessionEnd.ClientGone;
                 }
 
                 var wrote = false;
@@ -134,7 +134,7 @@ internal sealed class StreamSession
         }
         catch (OperationCanceledException)
         {
-            return subscription.EndReason == SessionEnd.Overflow ? SessionEnd.Overflow : SessionEnd.ClientGone;
+            return subscription.EndReason is SessionEnd.Overflow or SessionEnd.WriteTimeout ? subscription.EndReason.Value : SessionEnd.ClientGone;
         }
     }
 

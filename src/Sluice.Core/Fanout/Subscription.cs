@@ -81,7 +81,7 @@ internal sealed class Subscription : IDisposable
     /// </summary>
     internal void ArmWriteDeadline(TimeProvider time, TimeSpan timeout)
     {
-        _writeDeadline ??= time.CreateTimer(static s => ((Subscription)s!).End(SessionEnd.Overflow, null), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _writeDeadline ??= time.CreateTimer(static s => ((Subscription)s!).End(SessionEnd.WriteTimeout, null), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _writeDeadline.Change(timeout, Timeout.InfiniteTimeSpan);
     }
 
@@ -123,7 +123,7 @@ internal sealed class Subscription : IDisposable
         }
 
         ReconnectRetry = retry;
-        if (reason == SessionEnd.Overflow)
+        if (reason is SessionEnd.Overflow or SessionEnd.WriteTimeout)
         {
             // A subscriber that fell behind may be stuck in a flush to a client that never reads.
             try

@@ -8,8 +8,9 @@ namespace Sluice.Streams;
 /// <summary>
 /// The recent events of recently used streams, with their encoded frames, so that a crowd of subscribers
 /// replaying the same history reads it once from the log and shares the same bytes. Events are immutable
-/// and ids are stable, so a cached event is always right; entries are dropped when retention removes a
-/// stream (its ids would start again at 1). Bounded: <c>Sluice:Cache:EventsPerStream</c> per stream and
+/// and ids are stable, so a cached event is always right; entries are dropped when this node's retention removes a
+/// stream (its ids would start again at 1), and when a read of the stream's metadata shows it was created again after
+/// they were cached (another node's retention removed it, <see cref="Validate"/>). Bounded: <c>Sluice:Cache:EventsPerStream</c> per stream and
 /// <c>Sluice:Cache:MaxStreams</c> streams, least recently used first out.
 /// </summary>
 internal sealed class RecentEventsCache
@@ -77,6 +78,19 @@ internal sealed class RecentEventsCache
         }
     }
 
+    /// <summary>
+    /// Drops the stream's events if they predate <paramref name="createdAt"/>, the creation of the stream the log holds
+    /// now: the stream was removed (by any node's retention) and created again since they were cached, and its ids
+    /// started again at 1. A stream is never younger than its events, so the check needs nothing but their times.
+    /// </summary>
+    public void Validate(StreamKey key, DateTimeOffset createdAt)
+    {
+        if (_entries.TryGetValue(key, out var entry) && entry.EarliestAtMs < createdAt.ToUnixTimeMilliseconds())
+        {
+            Remove(key);
+        }
+    }
+
     public void Remove(StreamKey key)
     {
         if (_entries.TryRemove(key, out var entry))
@@ -129,8 +143,12 @@ internal sealed class RecentEventsCache
         private long _lastUsed;
         private long _low = long.MaxValue;
         private long _high;
+        private long _earliestAtMs = long.MaxValue;
 
         public long Bytes { get; private set; }
+
+        /// <summary>The time of the earliest event ever put here (ms).</summary>
+        public long EarliestAtMs => Interlocked.Read(ref _earliestAtMs);
 
         public long LastUsed => Volatile.Read(ref _lastUsed);
 
@@ -161,6 +179,12 @@ internal sealed class RecentEventsCache
 
                 Volatile.Write(ref slot, e);
                 Bytes += e.ApproximateBytes;
+                var at = e.Timestamp.ToUnixTimeMilliseconds();
+                if (at < _earliestAtMs)
+                {
+                    Interlocked.Exchange(ref _earliestAtMs, at);
+                }
+
                 _low = Math.Min(_low, e.Id);
                 _high = Math.Max(_high, e.Id);
             }

@@ -49,7 +49,7 @@ internal sealed partial class SseResponder(
             hub.RecordReconnect();
         }
 
-        var plan = ResumePlan.For(await hub.Log.GetInfoAsync(key, context.RequestAborted) ?? pending, position);
+        var plan = ResumePlan.For(await hub.GetInfoAsync(key, context.RequestAborted) ?? pending, position);
         switch (plan.Kind)
         {
             case ResumeKind.NotFound:
@@ -141,6 +141,7 @@ internal sealed partial class SseResponder(
         {
             SessionEnd.Terminal => "terminal",
             SessionEnd.Overflow => "slow_consumer",
+            SessionEnd.WriteTimeout => "write_timeout",
             SessionEnd.Reconnect => hub.IsDraining ? "drain" : "broadcast",
             SessionEnd.CredentialRevoked => "revoked",
             SessionEnd.CredentialExpired => "expired",
@@ -164,7 +165,7 @@ internal sealed partial class SseResponder(
 
                 context.Abort();
                 break;
-            case SessionEnd.Overflow:
+            case SessionEnd.Overflow or SessionEnd.WriteTimeout:
                 // Cut, not completed: the client sees an error and resumes from the log with its Last-Event-ID.
                 context.Abort();
                 break;

@@ -29,6 +29,39 @@ public sealed class RecentEventsCacheTests
     }
 
     [Fact]
+    public async Task AStreamRemovedAndCreatedAgainElsewhere_IsNotServedFromItsOldEvents()
+    {
+        // Another node's retention removed the stream and a publisher created it again: ids start at 1 once more.
+        var log = new MemoryEventLog();
+        var hub = new StreamHub(log, new InProcessLiveFeed(), new StaticOptions(_options), _time, new RecentEventsCache(new StaticOptions(_options), _time));
+        await hub.PublishAsync(Key, [new NewEvent(EventTypes.Token, "{\"old\":1}")], default);
+        await log.RemoveExpiredAsync(_time.GetUtcNow().AddSeconds(1), default);
+        _time.Advance(TimeSpan.FromSeconds(5));
+        await log.AppendAsync(Key, AppendBatch.Of([new NewEvent(EventTypes.Token, "{\"new\":1}")], _time.GetUtcNow(), 100), default);
+
+        var info = await hub.GetInfoAsync(Key, default);
+        var fresh = await hub.ReadAsync(Key, 0, 10, default);
+
+        Assert.NotNull(info);
+        Assert.Equal("{\"new\":1}", Assert.Single(fresh).Data);
+    }
+
+    [Fact]
+    public void Validate_KeepsEventsOfTheStreamAsCreated_DropsOlderOnes()
+    {
+        var cache = new RecentEventsCache(new StaticOptions(_options), _time);
+        cache.Put(Key, [E(1), E(2)]);
+
+        cache.Validate(Key, DateTimeOffset.UnixEpoch);
+        var kept = cache.Get(Key, 0, 10).Count;
+        cache.Validate(Key, DateTimeOffset.UnixEpoch.AddMilliseconds(1));
+
+        Assert.Equal(2, kept);
+        Assert.Empty(cache.Get(Key, 0, 10));
+        Assert.Equal(0, cache.Bytes);
+    }
+
+    [Fact]
     public async Task Put_ManyNewStreamsFromManyThreads_EvictsWithoutThrowing()
     {
         var cache = new RecentEventsCache(new StaticOptions(_options), TimeProvider.System);
