@@ -5,8 +5,8 @@ namespace Sluice.Protection;
 
 /// <summary>
 /// The levers an operator pulls at run time (API.md section 7): the emergency rate limit, shed endpoints and
-/// runtime limits over the configured ones. Node-local today; in cluster mode this state is what the nodes
-/// share through the store (next step), so every lever reads through this one type.
+/// runtime limits over the configured ones. Each node holds its own copy; in cluster mode the admin API publishes
+/// every change on the cluster's change bus and the other nodes' ControlSync applies it here.
 /// </summary>
 internal sealed class RuntimeControls
 {

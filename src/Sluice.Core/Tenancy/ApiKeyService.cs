@@ -7,8 +7,8 @@ namespace Sluice.Tenancy;
 /// Creates, checks and revokes API keys. Secrets are random, shown once, and stored as SHA-256.
 /// Known keys are cached by hash (every request authenticates, and a store read per request halved the
 /// publish rate); a revocation through this service drops the key from the cache at once, and expiry is
-/// checked on every use. Across nodes, a revocation must reach every node's cache: the cluster key store
-/// will publish it (see docs/architecture.md).
+/// checked on every use. Across nodes, a revocation is published on the cluster's change bus and every node's
+/// ControlSync makes its cache forget the key (see docs/architecture.md).
 /// </summary>
 internal sealed class ApiKeyService
 {
