@@ -172,7 +172,7 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
                 foreach (var chunk in _acknowledged.Live(now).Chunk(256))
                 {
                     // No events, only the check; a stream it ends keeps the expiry its last append set.
-                    var checks = chunk.Select(p => db.ScriptEvaluateAsync(AppendScript, Keys(p.Key),
+                    var checks = chunk.Select(p => db.ScriptEvaluateAsync(AppendScript, UnfencedKeys(p.Key),
                         [now, 0, long.MaxValue, p.Value.ExpiresAtMs == long.MaxValue ? 0 : p.Value.ExpiresAtMs - now, _keys.Live(p.Key).ToString(), p.Value.LastId, ""])).ToArray();
                     foreach (var check in checks)
                     {
@@ -205,6 +205,9 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
 
     private RedisKey[] Keys(StreamKey key) => [_keys.Meta(key), _keys.Events(key), _keys.Lease(key), _keys.LeaseOwner(key)];
 
+    // The script reads the lease keys only for a fenced batch: a publish (every stream append) builds two key names, not four.
+    private RedisKey[] UnfencedKeys(StreamKey key) => [_keys.Meta(key), _keys.Events(key)];
+
     /// <summary>Tries of the restart check, a second apart, before it is left to the next reconnect.</summary>
     private const int RestartCheckAttempts = 60;
 
@@ -231,7 +234,7 @@ internal sealed partial class RedisEventLog(RedisConnection redis, TimeProvider?
         }
 
         var db = await DatabaseAsync();
-        var first = (long)await db.ScriptEvaluateAsync(AppendScript, Keys(key), args);
+        var first = (long)await db.ScriptEvaluateAsync(AppendScript, batch.Fence is null ? UnfencedKeys(key) : Keys(key), args);
         if (first == Fenced)
         {
             return AppendResult.LeaseLost;

@@ -76,6 +76,10 @@ public sealed class ClusterProcessTests
         }
     }
 
+    /// <summary>The record once final: it is written a moment after the terminal event a follower already saw.</summary>
+    private static Task<JsonElement> FinalRecordAsync(HttpClient node, string id) =>
+        Eventually.ValueAsync(async () => await node.GetJsonAsync($"/v1/generations/{id}"), r => r.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled");
+
     private static void AssertDense(List<SseItem<string>> items) =>
         Assert.Equal(Enumerable.Range(1, items.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)), items.Select(i => i.EventId));
 
@@ -140,7 +144,7 @@ public sealed class ClusterProcessTests
 
         foreach (var id in orphans)
         {
-            var record = await onC.GetJsonAsync($"/v1/generations/{id}");
+            var record = await FinalRecordAsync(onC, id);
             Assert.Equal("failed", record.GetProperty("status").GetString());
             Assert.Equal("worker_lost", record.GetProperty("error").GetProperty("code").GetString());
             var endedAfter = record.GetProperty("completed_at").GetDateTimeOffset() - killedAt;
@@ -149,7 +153,7 @@ public sealed class ClusterProcessTests
 
         foreach (var id in survivors)
         {
-            Assert.Equal("succeeded", (await onC.WaitFinishedAsync(id)).GetProperty("status").GetString());
+            Assert.Equal("succeeded", (await FinalRecordAsync(onC, id)).GetProperty("status").GetString());
         }
 
         Assert.True(await MetricAsync(onB, "sluice_generations_reaped_total") + await MetricAsync(onC, "sluice_generations_reaped_total") >= orphans.Count);
@@ -253,7 +257,7 @@ public sealed class ClusterProcessTests
 
         AssertDense(items);
         Assert.Equal("done", items[^1].EventType);
-        Assert.Equal("succeeded", (await onB.GetJsonAsync($"/v1/generations/{id}")).GetProperty("status").GetString());
+        Assert.Equal("succeeded", (await FinalRecordAsync(onB, id)).GetProperty("status").GetString());
         Assert.Equal(0, await MetricAsync(onB, "sluice_generations_reaped_total"));
     }
 
@@ -500,7 +504,7 @@ public sealed class ClusterProcessTests
         AssertDense(items);
         Assert.Equal("done", items[^1].EventType);
         Assert.Equal("cancelled", JsonDocument.Parse(items[^1].Data).RootElement.GetProperty("finish_reason").GetString());
-        Assert.Equal("cancelled", (await onB.WaitFinishedAsync(id)).GetProperty("status").GetString());
+        Assert.Equal("cancelled", (await FinalRecordAsync(onB, id)).GetProperty("status").GetString());
     }
 
     private static async Task<double> MetricAsync(HttpClient client, string name)

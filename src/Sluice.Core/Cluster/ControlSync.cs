@@ -29,9 +29,6 @@ internal sealed partial class ControlSync(
     private TaskCompletionSource _announced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _applied = -1;
 
-    /// <summary>The last version applied here (-1 before start).</summary>
-    public long Applied => Interlocked.Read(ref _applied);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!bus.Shared)
@@ -52,7 +49,15 @@ internal sealed partial class ControlSync(
 
                 await CatchUpAsync(stoppingToken);
                 var announced = Volatile.Read(ref _announced);
-                await announced.Task.WaitAsync(PollInterval, time, stoppingToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+                try
+                {
+                    await announced.Task.WaitAsync(PollInterval, time, stoppingToken);
+                }
+                catch (TimeoutException)
+                {
+                    // No announcement this second: read the version all the same (a subscription may be dead).
+                }
+
                 Interlocked.CompareExchange(ref _announced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), announced);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -21,9 +21,6 @@ internal sealed partial class LeaseKeeper(
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
     private readonly ConcurrentDictionary<GenerationLease, Action> _held = new();
 
-    /// <summary>Leases being renewed.</summary>
-    public int Held => _held.Count;
-
     /// <summary>Keeps <paramref name="lease"/> renewed until <see cref="Untrack"/>; <paramref name="lost"/> runs once if it is taken over.</summary>
     public void Track(GenerationLease lease, Action lost)
     {
