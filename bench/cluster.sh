@@ -6,6 +6,7 @@
 # Scenarios: streams (2,000 streams x 1 subscriber at 20 events/s) and fanout (1 stream x 2,000 subscribers).
 # CPU is the server processes' (both nodes) and Redis' (store_cpu_seconds). Loopback only, bounded in time.
 #   bench/cluster.sh [scenario ...]    (default: streams fanout)
+#   CLIENT=node bench/cluster.sh fanout   the fan-out with node's fetch as the client (bench/node/fanout.mjs), not ours
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -54,6 +55,18 @@ REDIS_PID=$!
 for _ in $(seq 1 50); do redis-cli -p 16390 ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 for scenario in $SCENARIOS; do
+  if [ "${CLIENT:-}" = node ]; then
+    start_node 18081 sqlite
+    node bench/node/fanout.mjs http://127.0.0.1:18081 http://127.0.0.1:18081 "$KEY" 1000 100 10 "${PIDS[0]}" | tee -a "$OUT"
+    stop_all
+    redis-cli -p 16390 flushall >/dev/null
+    start_node 18081 redis --Sluice:Redis 127.0.0.1:16390
+    start_node 18082 redis --Sluice:Redis 127.0.0.1:16390
+    node bench/node/fanout.mjs http://127.0.0.1:18082 http://127.0.0.1:18081,http://127.0.0.1:18082 "$KEY" 1000 100 10 \
+      "${PIDS[0]},${PIDS[1]}" "$REDIS_PID" | tee -a "$OUT"
+    stop_all
+    continue
+  fi
   start_node 18081 sqlite
   $LOAD "$scenario" --target sluice-1-node-sqlite --url http://127.0.0.1:18081 --key "$KEY" --pids "${PIDS[0]}" $(args_for "$scenario") | tee -a "$OUT"
   stop_all

@@ -1,0 +1,95 @@
+// Fan-out with node's own fetch (undici) as the SSE client, a client that is not Sluice.Load: S subscribers on one
+// stream, spread over the given subscribe URLs (one node or several), one publisher at R events/s for D s on the
+// publish URL. Reports delivery, duplicates, latency and the CPU seconds of the given server and store PIDs (from
+// /proc, children included) over the measured part. Loopback only; bounded (D s + 5 s drain).
+//   node bench/node/fanout.mjs <publish-url> <subscribe-url[,url...]> <admin key> [S=1000] [R=100] [D=10] [server-pids] [store-pids]
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+
+const [pubUrl, subUrls, key, S = '1000', R = '100', D = '10', serverPids = '', storePids = ''] = process.argv.slice(2);
+for (const u of [pubUrl, ...subUrls.split(',')]) {
+  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(u)) { console.error(`loopback only: ${u}`); process.exit(2); }
+}
+const subscribers = +S, rate = +R, seconds = +D, events = rate * seconds;
+const stream = `node-fanout-${Date.now()}`;
+const auth = { authorization: `Bearer ${key}` };
+const tick = 100; // USER_HZ on Linux
+
+function cpu(pid) {
+  const seen = new Set();
+  const walk = (p) => {
+    if (seen.has(p) || !existsSync(`/proc/${p}/stat`)) return 0;
+    seen.add(p);
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let t = (+f[11] + +f[12]) / tick;
+    for (const task of readdirSync(`/proc/${p}/task`)) {
+      const c = `/proc/${p}/task/${task}/children`;
+      if (existsSync(c)) for (const child of readFileSync(c, 'utf8').split(' ').filter(Boolean)) t += walk(child);
+    }
+    return t;
+  };
+  return walk(pid);
+}
+const sum = (pids) => pids.split(',').filter(Boolean).reduce((a, p) => a + cpu(p), 0);
+
+async function publish(data) {
+  const r = await fetch(`${pubUrl}/v1/streams/${stream}/events`, {
+    method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'token', data }),
+  });
+  await r.arrayBuffer();
+  if (r.status !== 201) throw new Error(`publish answered ${r.status}`);
+}
+
+await publish({ text: 'warm', t: 0 }); // id 1: every subscriber starts after it
+const urls = subUrls.split(',');
+const latencies = []; let delivered = 0, duplicates = 0, connected = 0, failed = 0;
+const aborts = [];
+const subs = Array.from({ length: subscribers }, async (_, i) => {
+  const ac = new AbortController(); aborts.push(ac);
+  let last = 1;
+  try {
+    const res = await fetch(`${urls[i % urls.length]}/v1/streams/${stream}/events`, { headers: { ...auth, 'last-event-id': '1' }, signal: ac.signal });
+    if (res.status !== 200) { failed++; return; }
+    connected++;
+    const reader = res.body.getReader(); const decoder = new TextDecoder(); let buf = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += decoder.decode(value, { stream: true });
+      let at;
+      while ((at = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, at); buf = buf.slice(at + 2);
+        const id = /^id: (\d+)$/m.exec(block); const data = /^data: (.*)$/m.exec(block);
+        if (!id || !data || !block.includes('event: token')) continue;
+        const n = +id[1];
+        if (n <= last) { duplicates++; continue; }
+        last = n; delivered++;
+        latencies.push(Date.now() - JSON.parse(data[1]).t);
+      }
+    }
+  } catch { /* aborted at the end */ }
+});
+const t0 = Date.now();
+while (connected + failed < subscribers && Date.now() - t0 < 30000) await new Promise((r) => setTimeout(r, 50));
+
+const cpu0 = sum(serverPids), store0 = sum(storePids);
+const start = Date.now(); const pending = [];
+for (let i = 0; i < events; i++) {
+  const due = start + (i * 1000) / rate;
+  if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+  pending.push(publish({ text: `t${i}`, t: Date.now() }));
+}
+await Promise.all(pending);
+const expected = events * connected;
+const drainUntil = Date.now() + 5000;
+while (delivered + duplicates < expected && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
+const cpu1 = sum(serverPids), store1 = sum(storePids);
+aborts.forEach((a) => a.abort()); await Promise.allSettled(subs);
+
+latencies.sort((a, b) => a - b);
+const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+console.log(JSON.stringify({
+  client: 'node-fetch', subscribe_urls: urls.length, subscribers, connected, failed, rate, events, expected, delivered,
+  missing: expected - delivered, duplicates, latency_ms_p50: q(0.5), latency_ms_p99: q(0.99), latency_ms_max: latencies.at(-1),
+  server_cpu_seconds: +(cpu1 - cpu0).toFixed(2), store_cpu_seconds: storePids ? +(store1 - store0).toFixed(2) : null,
+}));
