@@ -19,11 +19,24 @@ tools=()
 [ -x /usr/sbin/nginx ] || tools+=(nginx)
 command -v promtool >/dev/null 2>&1 || tools+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || tools+=(redis-server)
+command -v npm >/dev/null 2>&1 || tools+=(nodejs npm)
 # Only the binaries are needed: no recommended exporters or services.
 [ ${#tools[@]} -eq 0 ] || apt_install --no-install-recommends "${tools[@]}"
 
 results=$(mktemp -d /tmp/sluice-test-results.XXXXXX)
 trap 'rm -rf "$results"' EXIT
+
+# The browser client (clients/js): its unit tests (backoff, dedupe, the state machine on a fake clock) and the check
+# that the dashboard committed under src/Sluice.Http/Dashboard is what a fresh build of clients/js makes.
+js_exit=0
+if (cd clients/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npx tsc -p tsconfig.test.json); then
+  (cd clients/js && node --test --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$results/js.tap" build/test/) || js_exit=1
+else
+  echo "clients/js: npm ci or the TypeScript build failed"
+  js_exit=1
+  echo "# fail 1" >"$results/js.tap"
+fi
 
 if ! dotnet build Sluice.slnx -c Release -nologo -clp:ErrorsOnly; then
   echo "build failed"
@@ -59,6 +72,14 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 done
+
+if [ -f "$results/js.tap" ]; then
+  p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$results/js.tap" | tail -1)
+  f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$results/js.tap" | tail -1)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+fi
+[ "$test_exit" -ne 0 ] || test_exit=$js_exit
 
 if [ "$test_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The runner failed without a counted failure (a crashed test host, for instance): count it.
