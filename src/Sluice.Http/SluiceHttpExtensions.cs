@@ -153,6 +153,7 @@ public static class SluiceHttpExtensions
         Sluice.Http.Ops.MetricsSummaryApi.MapMetricsSummaryApi(endpoints);
         Sluice.Http.Ops.ProvidersOpsApi.MapProvidersOpsApi(endpoints);
         endpoints.MapSseHealth();
+        Sluice.Http.Dashboard.DashboardApi.MapDashboard(endpoints);
         endpoints.MapOpenApi(SluiceOpenApi.Route).RequireAuthorization(SluicePolicies.Any).ExcludeFromDescription();
         if (endpoints.ServiceProvider.GetRequiredService<IOptions<SluiceOptions>>().Value.Telemetry.Metrics)
         {
