@@ -120,6 +120,44 @@ public sealed class DashboardTests
     }
 
     [Fact]
+    public async Task NewGenerationsAppearWithoutAReload_TheFormStartsOneAndStreamsIt_BroadcastWaitsForAConfirmation()
+    {
+        Assert.True(File.Exists(Chromium), "Debian's chromium is required: apt-get install chromium");
+        await using var sluice = await SluiceTestServer.StartAsync("sqlite");
+        using var api = sluice.CreateClient();
+        await using var browser = await LaunchAsync();
+        var (page, violations, foreign) = await OpenAsync(browser, sluice.BaseAddress, 1280, 900);
+        await page.GotoAsync(new Uri(sluice.BaseAddress, $"/dashboard#key={SluiceTestServer.AdminKey}").ToString());
+        await page.Locator("#app").WaitForAsync();
+
+        // The list polls every second; 5 s leaves room for a loaded machine.
+        var id = (await api.CreateGenerationAsync("""{"model":"simulated/default","messages":[{"role":"user","content":"x"}]}""")).GetProperty("id").GetString()!;
+        await page.Locator($"[data-generation='{id}']").WaitForAsync(new() { Timeout = 5000 });
+
+        await page.FillAsync("#prompt", "Tell me about resumable streams.");
+        await page.ClickAsync("#start-form button[type='submit']");
+        await page.WaitForFunctionAsync("() => /: done/.test(document.querySelector('#viewer-status').textContent)");
+        var started = await page.Locator("[data-sluice-output]").GetAttributeAsync("data-generation");
+        Assert.NotEqual(id, started);
+        Assert.Equal(GenerationApi.Text(await api.ReadEventsAsync(started!)), await page.Locator("[data-sluice-output]").TextContentAsync());
+        Assert.Equal("ok", await page.Locator("[data-sluice-health]").GetAttributeAsync("data-state"));
+
+        // Broadcast-reconnect: nothing happens on Cancel; Confirm does it, and the audit trail shows it.
+        await page.ClickAsync("#broadcast");
+        await page.Locator("#confirm[open]").WaitForAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await page.Locator("#confirm:not([open])").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.ClickAsync("#broadcast");
+        await page.ClickAsync("#confirm-ok");
+        await page.Locator("#audit").GetByText("sse.broadcast_reconnect").WaitForAsync();
+        var audit = (await api.GetJsonAsync("/v1/ops/audit?size=50")).GetProperty("data").EnumerateArray()
+            .Count(a => a.GetProperty("action").GetString() == "sse.broadcast_reconnect");
+        Assert.Equal(1, audit);
+        Assert.Empty(await violations());
+        Assert.Empty(foreign);
+    }
+
+    [Fact]
     public async Task Dashboard_LoadsWithoutACredential_UnderAStrictCsp_AndAWrongKeyIsTold()
     {
         await using var sluice = await SluiceTestServer.StartAsync("memory");

@@ -19,6 +19,27 @@ export interface SluiceEvent {
   readonly data: unknown;
 }
 
+/** The data of the contract's event types (API.md section 4), for {@link isEvent}. */
+export interface EventDataMap {
+  token: { text: string };
+  tool: { call_id: string; name: string; arguments: unknown };
+  citation: { index: number; source?: string; title?: string; url?: string; quote?: string };
+  done: { finish_reason: 'stop' | 'length' | 'tool_calls' | 'cancelled'; usage?: { input_tokens?: number; output_tokens?: number }; ttft_ms?: number; e2e_ms?: number; provider?: string; model?: string };
+  error: { code: string; message?: string; retryable?: boolean; first_available_id?: number; last_id?: number };
+  safe_response: { text: string; reason: 'contract_violation' | 'content_filter' };
+}
+
+/** An event whose type is one of the contract's, with its data typed. */
+export interface TypedEvent<K extends keyof EventDataMap> extends SluiceEvent {
+  readonly type: K;
+  readonly data: EventDataMap[K];
+}
+
+/** Narrows an event to one of the contract's types: `if (isEvent(e, 'token')) output.append(e.data.text)`. */
+export function isEvent<K extends keyof EventDataMap>(event: SluiceEvent, type: K): event is TypedEvent<K> {
+  return event.type === type && typeof event.data === 'object' && event.data !== null;
+}
+
 /** A fresh events URL, from `POST /v1/{streams|generations}/{id}/tokens` or the application's own backend. */
 export interface TokenGrant {
   readonly events_url: string;

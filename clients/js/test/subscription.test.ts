@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import { generate } from '../src/generate.js';
-import { type ConnectionSnapshot, type SluiceEvent, type SubscribeOptions, subscribe, withPosition } from '../src/subscription.js';
+import { type ConnectionSnapshot, type SluiceEvent, type SubscribeOptions, isEvent, subscribe, withPosition } from '../src/subscription.js';
 import { FakeClock, FakeEventSource, FakeFetch, settle } from './fakes.js';
 
 const URL = 'https://sluice.test/v1/generations/gen_1/events?access_token=t1';
@@ -319,4 +319,13 @@ test('generate surfaces a refused create as a SluiceError with the problem', asy
   const fetch = new FakeFetch().answer(400, { type: 'x', code: 'invalid_request', detail: 'model is required' });
   await assert.rejects(generate({ baseUrl: 'https://s.test', apiKey: 'k', request: {}, fetch: fetch.fetch }),
     (e: Error) => e.name === 'SluiceError' && e.message.includes('model is required'));
+});
+
+test('isEvent narrows to the contract types', () => {
+  const token: SluiceEvent = { id: 1, type: 'token', data: { text: 'hi' } };
+  const done: SluiceEvent = { id: 2, type: 'done', data: { finish_reason: 'stop' } };
+  assert.equal(isEvent(token, 'token') ? token.data.text : null, 'hi');
+  assert.equal(isEvent(done, 'done') ? done.data.finish_reason : null, 'stop');
+  assert.equal(isEvent(token, 'done'), false);
+  assert.equal(isEvent({ id: 3, type: 'token', data: 'not an object' }, 'token'), false);
 });

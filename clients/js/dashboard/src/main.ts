@@ -1,7 +1,7 @@
 // The operator dashboard, served by Sluice at /dashboard. Plain DOM (no framework), text only through textContent
 // (nothing from the server is parsed as HTML), one EventSource at most (the stream viewer); everything else polls,
 // and only while the tab is visible.
-import { type ConnectionSnapshot, type SluiceSubscription, type TokenGrant, subscribe } from '../../src/index.js';
+import { type ConnectionSnapshot, type SluiceSubscription, type TokenGrant, isEvent, subscribe } from '../../src/index.js';
 import { HealthWidget } from './widget.js';
 
 const KEY = 'sluice.key';
@@ -144,6 +144,7 @@ async function watch(id: string): Promise<void> {
   viewing = id;
   output.textContent = '';
   output.dataset.lastEventId = '0';
+  output.dataset.generation = id;
   $('viewer-status').textContent = `Connecting to ${id}…`;
   const grant = async (): Promise<TokenGrant> => json<TokenGrant>(`/v1/generations/${encodeURIComponent(id)}/tokens`, { method: 'POST', body: '{}' });
   let first: TokenGrant;
@@ -163,17 +164,19 @@ async function watch(id: string): Promise<void> {
     refresh: grant,
     maxRetries: 3,
     onEvent: (event) => {
-      const data = (event.data ?? {}) as Record<string, unknown>;
       if (event.id !== null) {
         output.dataset.lastEventId = String(event.id);
       }
 
-      if (event.type === 'token' && typeof data.text === 'string') {
-        output.append(data.text);
-      } else if (event.type === 'done') {
-        $('viewer-status').textContent = `${id}: done (${String(data.finish_reason)})`;
-      } else if (event.type === 'error' || event.type === 'safe_response') {
-        $('viewer-status').textContent = `${id}: ${event.type} ${String(data.code ?? data.reason ?? '')}`;
+      if (isEvent(event, 'token')) {
+        output.append(event.data.text);
+      } else if (isEvent(event, 'done')) {
+        $('viewer-status').textContent = `${id}: done (${event.data.finish_reason})`;
+      } else if (isEvent(event, 'error')) {
+        $('viewer-status').textContent = `${id}: error ${event.data.code}${event.id === null ? ' (notice)' : ''}`;
+      } else if (isEvent(event, 'safe_response')) {
+        output.textContent = event.data.text;
+        $('viewer-status').textContent = `${id}: safe_response (${event.data.reason})`;
       }
     },
     onState: (snapshot: ConnectionSnapshot) => {
@@ -217,7 +220,8 @@ async function refreshAdmin(force = true): Promise<void> {
 
     $('sse-health').textContent = `${sse.status}: ${sse.open_connections} open, last event ${sse.last_event_age_seconds ?? '–'} s ago, ${sse.reconnects_5m} reconnects in 5 min`;
     $('audit').replaceChildren(...audit.data.map((a) => el('tr', {},
-      el('td', {}, new Date(a.at).toLocaleString()), el('td', {}, a.actor.key_id), el('td', {}, a.action), el('td', {}, a.target), el('td', {}, a.reason ?? ''))));
+      el('td', { 'data-label': 'When' }, new Date(a.at).toLocaleString()), el('td', { 'data-label': 'Who' }, a.actor.key_id),
+      el('td', { 'data-label': 'Action' }, a.action), el('td', { 'data-label': 'Target' }, a.target), el('td', { 'data-label': 'Reason' }, a.reason ?? ''))));
     $('admin-error').textContent = '';
   } catch (error) {
     $('admin-error').textContent = (error as Error).message;
@@ -241,9 +245,9 @@ function renderProviders(list: ProviderView[]): void {
       void kill(p.provider, killed ? 'disable' : 'enable', String(data.get('reason') ?? ''), Number(data.get('seconds') ?? 600));
     });
     return el('tr', { 'data-provider': p.provider, 'data-state': p.state },
-      el('th', { scope: 'row' }, p.provider), el('td', {}, p.state), el('td', {}, p.circuit_state),
-      el('td', {}, p.success_rate === null ? '–' : `${(p.success_rate * 100).toFixed(1)} %`),
-      el('td', {}, p.p95_ttft_ms === null ? '–' : `${Math.round(p.p95_ttft_ms)} ms`), el('td', {}, form));
+      el('th', { scope: 'row' }, p.provider), el('td', { 'data-label': 'State' }, p.state), el('td', { 'data-label': 'Circuit' }, p.circuit_state),
+      el('td', { 'data-label': 'Success' }, p.success_rate === null ? '–' : `${(p.success_rate * 100).toFixed(1)} %`),
+      el('td', { 'data-label': 'p95 TTFT' }, p.p95_ttft_ms === null ? '–' : `${Math.round(p.p95_ttft_ms)} ms`), el('td', { 'data-label': 'Kill-switch' }, form));
   }));
 }
 
