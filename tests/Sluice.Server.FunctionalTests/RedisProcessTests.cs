@@ -241,7 +241,9 @@ public sealed class RedisProcessTests
 
         var last = items[^1];
         Assert.Equal(Enumerable.Range(1, items.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)), items.Select(i => i.EventId));
-        var record = await client.GetJsonAsync($"/v1/generations/{id}");
+        // The record is written a moment after the terminal event reaches the stream (seen in CI: "running").
+        var record = await Eventually.ValueAsync(() => client.GetJsonAsync($"/v1/generations/{id}"),
+            r => r.GetProperty("status").GetString() is not ("queued" or "running"));
         if (outlastTheLease)
         {
             Assert.Equal("error", last.EventType);
