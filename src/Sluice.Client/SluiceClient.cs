@@ -20,6 +20,7 @@ public sealed class SluiceClient
     private readonly SluiceClientOptions _options;
     private readonly TimeProvider _time;
     private readonly Func<double> _random;
+    private long _reconnects;
 
     /// <summary>A client on <paramref name="http"/>; <paramref name="time"/> is the clock (a fake one in tests).</summary>
     public SluiceClient(HttpClient http, SluiceClientOptions? options = null, TimeProvider? time = null)
@@ -39,8 +40,6 @@ public sealed class SluiceClient
 
     /// <summary>Reconnects since this client was made (across all its streams).</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
-
-    private long _reconnects;
 
     /// <summary>The wait before retry number <paramref name="retry"/> (1-based): the backoff step ±jitter, never below <paramref name="atLeast"/>.</summary>
     public static TimeSpan BackoffDelay(SluiceClientOptions options, int retry, double random, TimeSpan atLeast = default)

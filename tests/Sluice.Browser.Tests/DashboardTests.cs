@@ -16,15 +16,14 @@ public sealed class DashboardTests
     [Fact]
     public async Task ServerPausedMidStream_WidgetGoesStaleThenDown_RetryButtonResumesWithNoDuplicateOrMissingToken()
     {
-        Assert.True(File.Exists(Chromium), "Debian's chromium is required: apt-get install chromium");
         using var sluice = await SluiceProcess.StartAsync(Directory.CreateTempSubdirectory("sluice-dashboard-").FullName, SluiceTestServer.AdminKey,
             "--Sluice:Heartbeat", "00:00:01");
         using var api = sluice.CreateClient();
         var id = (await api.CreateGenerationAsync("""{"model":"simulated/default","messages":[{"role":"user","content":"x"}],"simulate":{"output_tokens":120,"tokens_per_second":8}}"""))
             .GetProperty("id").GetString()!;
 
-        await using var browser = await LaunchAsync();
-        var (page, violations, foreign) = await OpenAsync(browser, sluice.BaseAddress, 1280, 900);
+        await using var session = await BrowserSession.OpenAsync(sluice.BaseAddress, 1280, 900);
+        var page = session.Page;
         await page.GotoAsync(new Uri(sluice.BaseAddress, $"/dashboard#key={SluiceTestServer.AdminKey}").ToString());
         await page.Locator($"[data-generation='{id}']").ClickAsync();
         Assert.DoesNotContain("key=", page.Url, StringComparison.Ordinal);
@@ -68,18 +67,16 @@ public sealed class DashboardTests
         Assert.Equal(stored[^1].EventId, await page.Locator("[data-sluice-output]").GetAttributeAsync("data-last-event-id"));
         Assert.True(long.Parse(before!, CultureInfo.InvariantCulture) < long.Parse(stored[^1].EventId!, CultureInfo.InvariantCulture));
         Assert.Equal("true", await page.Locator("[data-sluice-retry]").EvaluateAsync<string>("b => String(b.hidden)"));
-        Assert.Empty(await violations());
-        Assert.Empty(foreign);
+        await session.AssertCleanAsync();
     }
 
     [Fact]
     public async Task KillSwitchFlippedFromTheDashboard_ShowsInProviderHealthAndTheAuditTrail()
     {
-        Assert.True(File.Exists(Chromium), "Debian's chromium is required: apt-get install chromium");
         await using var sluice = await SluiceTestServer.StartAsync("sqlite");
         using var api = sluice.CreateClient();
-        await using var browser = await LaunchAsync();
-        var (page, violations, foreign) = await OpenAsync(browser, sluice.BaseAddress, 1280, 1000);
+        await using var session = await BrowserSession.OpenAsync(sluice.BaseAddress, 1280, 1000);
+        var page = session.Page;
         await page.GotoAsync(new Uri(sluice.BaseAddress, "/dashboard").ToString());
 
         // Signed in with the keyboard alone: focus, type, Enter.
@@ -115,18 +112,16 @@ public sealed class DashboardTests
         await page.Locator("tr[data-provider='simulated']").WaitForAsync();
         Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= 360"), "the page scrolls sideways at 360 px");
         await page.ScreenshotAsync(new() { Path = Path.Combine(Artifacts, "dashboard-360.png"), FullPage = true });
-        Assert.Empty(await violations());
-        Assert.Empty(foreign);
+        await session.AssertCleanAsync();
     }
 
     [Fact]
     public async Task NewGenerationsAppearWithoutAReload_TheFormStartsOneAndStreamsIt_BroadcastWaitsForAConfirmation()
     {
-        Assert.True(File.Exists(Chromium), "Debian's chromium is required: apt-get install chromium");
         await using var sluice = await SluiceTestServer.StartAsync("sqlite");
         using var api = sluice.CreateClient();
-        await using var browser = await LaunchAsync();
-        var (page, violations, foreign) = await OpenAsync(browser, sluice.BaseAddress, 1280, 900);
+        await using var session = await BrowserSession.OpenAsync(sluice.BaseAddress, 1280, 900);
+        var page = session.Page;
         await page.GotoAsync(new Uri(sluice.BaseAddress, $"/dashboard#key={SluiceTestServer.AdminKey}").ToString());
         await page.Locator("#app").WaitForAsync();
 
@@ -153,8 +148,7 @@ public sealed class DashboardTests
         var audit = (await api.GetJsonAsync("/v1/ops/audit?size=50")).GetProperty("data").EnumerateArray()
             .Count(a => a.GetProperty("action").GetString() == "sse.broadcast_reconnect");
         Assert.Equal(1, audit);
-        Assert.Empty(await violations());
-        Assert.Empty(foreign);
+        await session.AssertCleanAsync();
     }
 
     [Fact]
@@ -174,63 +168,92 @@ public sealed class DashboardTests
         Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
         Assert.DoesNotContain("style=", html, StringComparison.Ordinal);
 
-        await using var browser = await LaunchAsync();
-        var (page, violations, foreign) = await OpenAsync(browser, sluice.BaseAddress, 1280, 800);
+        await using var session = await BrowserSession.OpenAsync(sluice.BaseAddress, 1280, 800);
+        var page = session.Page;
         await page.GotoAsync(new Uri(sluice.BaseAddress, "/dashboard").ToString());
         await page.FillAsync("#key", "sk_not_a_key_0123456789abcdef0123");
         await page.ClickAsync("#sign-in-form button[type='submit']");
         await page.GetByText("That key is not valid").WaitForAsync();
         Assert.True(await page.Locator("#app").IsHiddenAsync());
-        Assert.Empty(await violations());
-        Assert.Empty(foreign);
+        await session.AssertCleanAsync();
     }
 
-    private static async Task<IBrowser> LaunchAsync()
+    /// <summary>
+    /// Chromium with one page that records CSP violations (the DOM event and the console's report) and every request
+    /// to another origin; disposing it closes the browser and stops Playwright's driver.
+    /// </summary>
+    private sealed class BrowserSession : IAsyncDisposable
     {
-        var playwright = await Playwright.CreateAsync();
-        return await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-    }
+        private readonly IPlaywright _playwright;
+        private readonly IBrowser _browser;
+        private readonly List<string> _console = [];
+        private readonly List<string> _foreign = [];
 
-    /// <summary>A page that records CSP violations (the DOM event and the console's report) and every request to another origin.</summary>
-    private static async Task<(IPage Page, Func<Task<string[]>> Violations, List<string> Foreign)> OpenAsync(IBrowser browser, Uri sluice, int width, int height)
-    {
-        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = width, Height = height } });
-        var console = new List<string>();
-        var foreign = new List<string>();
-        var origin = sluice.GetLeftPart(UriPartial.Authority);
-        page.Console += (_, message) =>
+        private BrowserSession(IPlaywright playwright, IBrowser browser, IPage page)
         {
-            if (message.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase))
+            _playwright = playwright;
+            _browser = browser;
+            Page = page;
+        }
+
+        public IPage Page { get; }
+
+        public static async Task<BrowserSession> OpenAsync(Uri sluice, int width, int height)
+        {
+            Assert.True(File.Exists(Chromium), "Debian's chromium is required: apt-get install chromium");
+            var playwright = await Playwright.CreateAsync();
+            var browser = await playwright.Chromium.LaunchAsync(new()
             {
-                lock (console)
+                ExecutablePath = Chromium,
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            });
+            var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = width, Height = height } });
+            var session = new BrowserSession(playwright, browser, page);
+            var origin = sluice.GetLeftPart(UriPartial.Authority);
+            page.Console += (_, message) =>
+            {
+                if (message.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase))
                 {
-                    console.Add(message.Text);
+                    lock (session._console)
+                    {
+                        session._console.Add(message.Text);
+                    }
                 }
-            }
-        };
-        page.Request += (_, request) =>
-        {
-            if (!request.Url.StartsWith(origin, StringComparison.Ordinal) && !request.Url.StartsWith("data:", StringComparison.Ordinal))
+            };
+            page.Request += (_, request) =>
             {
-                lock (foreign)
+                if (!request.Url.StartsWith(origin, StringComparison.Ordinal) && !request.Url.StartsWith("data:", StringComparison.Ordinal))
                 {
-                    foreign.Add(request.Url);
+                    lock (session._foreign)
+                    {
+                        session._foreign.Add(request.Url);
+                    }
                 }
-            }
-        };
-        await page.AddInitScriptAsync("window.__violations = []; document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));");
-        return (page, async () =>
+            };
+            await page.AddInitScriptAsync("window.__violations = []; document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));");
+            return session;
+        }
+
+        /// <summary>No CSP violation, in the DOM or the console, and no request to another origin.</summary>
+        public async Task AssertCleanAsync()
         {
-            var dom = await page.EvaluateAsync<string[]>("() => window.__violations");
-            lock (console)
+            var dom = await Page.EvaluateAsync<string[]>("() => window.__violations");
+            lock (_console)
             {
-                return [.. dom, .. console];
+                Assert.Empty(dom.Concat(_console));
             }
-        }, foreign);
+
+            lock (_foreign)
+            {
+                Assert.Empty(_foreign);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _browser.DisposeAsync();
+            _playwright.Dispose();
+        }
     }
 }

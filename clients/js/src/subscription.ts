@@ -115,6 +115,8 @@ const NOTICE_CODES = new Set(['history_truncated', 'event_id_ahead', 'credential
 /** After a clean end the browser waits the server's `retry:` before it reconnects; the connect timeout starts after it. */
 const BROWSER_RETRY_GRACE_MS = 15_000;
 
+type TimerName = 'connect' | 'silence' | 'retry' | 'refresh' | 'tick';
+
 const TICK_MS = 1000;
 const MAX_RECONNECT_TIMES = 1000;
 
@@ -180,11 +182,7 @@ export class SluiceSubscription {
   #openedSinceError = false;
   #closeReason: CloseReason | null = null;
   #refreshing: Promise<boolean> | null = null;
-  #connectTimer: TimerHandle | null = null;
-  #silenceTimer: TimerHandle | null = null;
-  #retryTimer: TimerHandle | null = null;
-  #refreshTimer: TimerHandle | null = null;
-  #tickTimer: TimerHandle | null = null;
+  readonly #timers = new Map<TimerName, TimerHandle>();
   #lastReported = '';
 
   constructor(url: string, options: SubscribeOptions = {}) {
@@ -271,7 +269,7 @@ export class SluiceSubscription {
 
   #open(): void {
     this.#clearTimer('retry');
-    if (this.#everOpened || this.#connection > 0) {
+    if (this.#connection > 0) { // every connection after the first is a reconnect
       this.#countReconnect();
     }
 
@@ -470,12 +468,11 @@ export class SluiceSubscription {
 
     this.#phase = this.#everOpened ? 'reconnecting' : 'connecting';
     const delay = backoffDelay(this.#failed, this.#random, retryAfterMs);
-    this.#retryTimer = this.#clock.setTimeout(() => {
-      this.#retryTimer = null;
+    this.#setTimer('retry', delay, () => {
       if (this.#closeReason === null && !this.#spent) {
         this.#open();
       }
-    }, delay);
+    });
     this.#report();
   }
 
@@ -517,12 +514,11 @@ export class SluiceSubscription {
     // and the reconnect after the server ends the response at the expiry, already have a valid token.
     const left = this.#expiresAt - this.#clock.now();
     const lead = Math.min(60_000, Math.max(1000, left / 10));
-    this.#refreshTimer = this.#clock.setTimeout(async () => {
-      this.#refreshTimer = null;
+    this.#setTimer('refresh', Math.max(0, left - lead), async () => {
       if (!await this.#refresh() && this.#closeReason === null) {
-        this.#refreshTimer = this.#clock.setTimeout(() => this.#scheduleRefresh(), backoffDelay(2, this.#random));
+        this.#setTimer('refresh', backoffDelay(2, this.#random), () => this.#scheduleRefresh());
       }
-    }, Math.max(0, left - lead));
+    });
   }
 
   #deliver(event: SluiceEvent): void {
@@ -555,10 +551,7 @@ export class SluiceSubscription {
     }
 
     this.#report();
-    this.#tickTimer = this.#clock.setTimeout(() => {
-      this.#tickTimer = null;
-      this.#tick();
-    }, TICK_MS);
+    this.#setTimer('tick', TICK_MS, () => this.#tick());
   }
 
   #report(): void {
@@ -579,22 +572,16 @@ export class SluiceSubscription {
   }
 
   #armConnectTimer(ms: number): void {
-    this.#clearTimer('connect');
-    this.#connectTimer = this.#clock.setTimeout(() => {
-      this.#connectTimer = null;
-      this.#fail(0);
-    }, ms);
+    this.#setTimer('connect', ms, () => this.#fail(0));
   }
 
   #armSilenceTimer(): void {
-    this.#clearTimer('silence');
-    this.#silenceTimer = this.#clock.setTimeout(() => {
-      this.#silenceTimer = null;
+    this.#setTimer('silence', 3 * this.#heartbeatMs, () => {
       // Silent for three heartbeats: the connection may be open on a dead peer (a paused server, a cut NAT entry).
       this.#closeConnection();
       this.#phase = 'reconnecting';
       this.#open();
-    }, 3 * this.#heartbeatMs);
+    });
   }
 
   #closeConnection(): void {
@@ -611,21 +598,23 @@ export class SluiceSubscription {
     this.#clearTimer('retry');
   }
 
-  #clearTimer(which: 'connect' | 'silence' | 'retry' | 'refresh' | 'tick'): void {
-    const handles = { connect: this.#connectTimer, silence: this.#silenceTimer, retry: this.#retryTimer, refresh: this.#refreshTimer, tick: this.#tickTimer };
-    const handle = handles[which];
-    if (handle !== null) {
+  /** One timer per purpose: setting one replaces the one before it. */
+  #setTimer(name: TimerName, ms: number, callback: () => void): void {
+    this.#clearTimer(name);
+    this.#timers.set(name, this.#clock.setTimeout(() => {
+      this.#timers.delete(name);
+      callback();
+    }, ms));
+  }
+
+  #clearTimer(name: TimerName): void {
+    const handle = this.#timers.get(name);
+    if (handle !== undefined) {
+      this.#timers.delete(name);
       this.#clock.clearTimeout(handle);
     }
-
-    switch (which) {
-      case 'connect': this.#connectTimer = null; break;
-      case 'silence': this.#silenceTimer = null; break;
-      case 'retry': this.#retryTimer = null; break;
-      case 'refresh': this.#refreshTimer = null; break;
-      case 'tick': this.#tickTimer = null; break;
-    }
   }
+
 }
 
 /** The URL with `lastEventId` set to the position (a new EventSource cannot send the header). */

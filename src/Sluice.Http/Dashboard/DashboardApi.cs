@@ -38,7 +38,8 @@ internal static class DashboardApi
             .AllowAnonymous()
             .WithSummary("The operator dashboard (HTML; the page asks for an API key).")
             .Produces(StatusCodes.Status200OK, contentType: "text/html");
-        endpoints.MapGet("/dashboard/{file}", (HttpContext context, string file) => file == "index.html" ? Results.NotFound() : Serve(context, file))
+        // The page has one address, /dashboard: /dashboard/index.html is a 404 like any other unknown file.
+        endpoints.MapGet("/dashboard/{file}", (HttpContext context, string file) => Serve(context, file == "index.html" ? "" : file))
             .AllowAnonymous().ExcludeFromDescription();
         return endpoints;
     }
