@@ -12,7 +12,7 @@ namespace Sluice.Client;
 /// default headers carry the key). Every event reaches the caller once and in order across reconnects: the client
 /// tracks the last id itself, resumes with <c>Last-Event-ID</c>, and drops anything at or below it.
 /// </summary>
-public sealed class SluiceClient
+public sealed partial class SluiceClient
 {
     private static readonly HashSet<string> NoticeCodes = new(StringComparer.Ordinal) { "history_truncated", "event_id_ahead", "credential_expired", "credential_revoked", "store_lost_events" };
 
@@ -20,7 +20,7 @@ public sealed class SluiceClient
     private readonly SluiceClientOptions _options;
     private readonly TimeProvider _time;
     private readonly Func<double> _random;
-    private long _reconnects;
+    private readonly ConnectionStats _stats;
 
     /// <summary>A client on <paramref name="http"/>; <paramref name="time"/> is the clock (a fake one in tests).</summary>
     public SluiceClient(HttpClient http, SluiceClientOptions? options = null, TimeProvider? time = null)
@@ -36,10 +36,14 @@ public sealed class SluiceClient
         _options.Validate();
         _time = time ?? TimeProvider.System;
         _random = random;
+        _stats = new ConnectionStats(_time);
     }
 
     /// <summary>Reconnects since this client was made (across all its streams).</summary>
-    public long Reconnects => Interlocked.Read(ref _reconnects);
+    public long Reconnects => _stats.Snapshot().Reconnects;
+
+    /// <summary>How this client's connections are doing now: reconnects, silent connections, last event age, quality.</summary>
+    public SluiceConnectionStats GetConnectionStats() => _stats.Snapshot();
 
     /// <summary>The wait before retry number <paramref name="retry"/> (1-based): the backoff step ±jitter, never below <paramref name="atLeast"/>.</summary>
     public static TimeSpan BackoffDelay(SluiceClientOptions options, int retry, double random, TimeSpan atLeast = default)
@@ -51,155 +55,171 @@ public sealed class SluiceClient
     }
 
     /// <summary>The events of a generation (<c>GET /v1/generations/{id}/events</c>), from after <paramref name="lastEventId"/>.</summary>
-    public IAsyncEnumerable<SluiceEvent> StreamGenerationAsync(string generationId, long lastEventId = 0, Func<CancellationToken, ValueTask<string?>>? refreshToken = null, CancellationToken cancellationToken = default) =>
-        StreamAsync($"/v1/generations/{Uri.EscapeDataString(generationId)}/events", lastEventId, refreshToken, cancellationToken);
+    public IAsyncEnumerable<SluiceEvent> StreamGenerationAsync(string generationId, long lastEventId = 0, Func<CancellationToken, ValueTask<string?>>? refresh = null, CancellationToken cancellationToken = default) =>
+        StreamAsync($"/v1/generations/{Uri.EscapeDataString(generationId)}/events", lastEventId, refresh, cancellationToken);
 
     /// <summary>The events of a stream (<c>GET /v1/streams/{id}/events</c>), from after <paramref name="lastEventId"/>.</summary>
-    public IAsyncEnumerable<SluiceEvent> StreamEventsAsync(string streamId, long lastEventId = 0, Func<CancellationToken, ValueTask<string?>>? refreshToken = null, CancellationToken cancellationToken = default) =>
-        StreamAsync($"/v1/streams/{Uri.EscapeDataString(streamId)}/events", lastEventId, refreshToken, cancellationToken);
+    public IAsyncEnumerable<SluiceEvent> StreamEventsAsync(string streamId, long lastEventId = 0, Func<CancellationToken, ValueTask<string?>>? refresh = null, CancellationToken cancellationToken = default) =>
+        StreamAsync($"/v1/streams/{Uri.EscapeDataString(streamId)}/events", lastEventId, refresh, cancellationToken);
 
     /// <summary>
-    /// The events at <paramref name="path"/> (an events path or URL, which may carry an <c>access_token</c>). Ends after a
-    /// terminal event or on <c>204</c>. <paramref name="refreshToken"/>, if given, is asked once for a fresh bearer
-    /// credential after a <c>401</c> or a <c>credential_expired</c>/<c>credential_revoked</c> end.
+    /// The events at <paramref name="path"/> (an events path, or an <c>events_url</c> with its <c>access_token</c>). Ends
+    /// after a terminal event or on <c>204</c>. <paramref name="refresh"/>, if given, is asked once for a fresh events URL
+    /// (from <c>POST /v1/generations/{id}/tokens</c> or <c>/v1/streams/{id}/tokens</c>, e.g.
+    /// <see cref="CreateGenerationTokenAsync"/>) after a <c>401</c> or a <c>credential_expired</c>/<c>credential_revoked</c>
+    /// end; null gives up. A <c>403</c> is not retried: the credential is valid but not for this stream.
     /// </summary>
-    public async IAsyncEnumerable<SluiceEvent> StreamAsync(string path, long lastEventId = 0, Func<CancellationToken, ValueTask<string?>>? refreshToken = null,
+    public async IAsyncEnumerable<SluiceEvent> StreamAsync(string path, long lastEventId = 0, Func<CancellationToken, ValueTask<string?>>? refresh = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var last = lastEventId;
         var failed = 0;
         var refreshed = false;
-        string? credential = null;
         var first = true;
-        while (true)
+        _stats.Started();
+        try
         {
-            if (!first)
+            while (true)
             {
-                Interlocked.Increment(ref _reconnects);
-            }
-
-            first = false;
-            var attempt = await ConnectAsync(path, last, credential, cancellationToken).ConfigureAwait(false);
-            if (attempt.Response is not { } response)
-            {
-                failed = await FailAsync(failed, attempt.Cause!, null, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            var status = (int)response.StatusCode;
-            if (status == 204)
-            {
-                response.Dispose();
-                yield break;
-            }
-
-            if (status is 401 or 403 && refreshToken is not null && !refreshed)
-            {
-                response.Dispose();
-                refreshed = true;
-                credential = await refreshToken(cancellationToken).ConfigureAwait(false)
-                    ?? throw new SluiceStreamException($"Sluice answered {status} and no fresh credential came.", status);
-                continue;
-            }
-
-            if (status is 400 or 401 or 403 or 404 or 410)
-            {
-                var detail = await DescribeAsync(response, cancellationToken).ConfigureAwait(false);
-                throw new SluiceStreamException($"Sluice answered {status}{detail}.", status);
-            }
-
-            if (status != 200)
-            {
-                var retryAfter = RetryAfter(response);
-                response.Dispose();
-                failed = await FailAsync(failed, new HttpRequestException($"Sluice answered {status}.", null, response.StatusCode), status, retryAfter, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            failed = 0;
-            var end = End.Dropped;
-            TimeSpan? serverRetry = null;
-            using (response)
-            {
-                var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-                await using (body.ConfigureAwait(false))
+                if (!first)
                 {
-                    var parser = SseParser.Create(body);
-                    using var watchdog = new CancellationTokenSource(_options.HeartbeatTimeout, _time);
-                    using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, watchdog.Token);
-                    var items = parser.EnumerateAsync(linked.Token).GetAsyncEnumerator(linked.Token);
-                    await using (items.ConfigureAwait(false))
+                    _stats.Reconnected();
+                }
+
+                first = false;
+                var attempt = await ConnectAsync(path, last, cancellationToken).ConfigureAwait(false);
+                if (attempt.Response is not { } response)
+                {
+                    failed = await FailAsync(failed, attempt.Cause!, null, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                var status = (int)response.StatusCode;
+                if (status == 204)
+                {
+                    response.Dispose();
+                    yield break;
+                }
+
+                if (status == 401 && refresh is not null && !refreshed)
+                {
+                    response.Dispose();
+                    refreshed = true;
+                    path = await refresh(cancellationToken).ConfigureAwait(false)
+                        ?? throw new SluiceStreamException("Sluice answered 401 and no fresh events URL came.", status);
+                    continue;
+                }
+
+                if (status is 400 or 401 or 403 or 404 or 410)
+                {
+                    var detail = await DescribeAsync(response, cancellationToken).ConfigureAwait(false);
+                    throw new SluiceStreamException($"Sluice answered {status}{detail}.", status);
+                }
+
+                if (status != 200)
+                {
+                    var retryAfter = RetryAfter(response);
+                    response.Dispose();
+                    failed = await FailAsync(failed, new HttpRequestException($"Sluice answered {status}.", null, response.StatusCode), status, retryAfter, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                failed = 0;
+                _stats.Opened();
+                var end = End.Dropped;
+                TimeSpan? serverRetry = null;
+                using (response)
+                {
+                    var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                    await using (body.ConfigureAwait(false))
                     {
-                        while (true)
+                        var parser = SseParser.Create(body);
+                        using var watchdog = new CancellationTokenSource(_options.HeartbeatTimeout, _time);
+                        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, watchdog.Token);
+                        var items = parser.EnumerateAsync(linked.Token).GetAsyncEnumerator(linked.Token);
+                        await using (items.ConfigureAwait(false))
                         {
-                            var next = await NextAsync(items, cancellationToken).ConfigureAwait(false);
-                            if (next != Next.Item)
+                            while (true)
                             {
-                                // A clean end (drain, broadcast, shutdown) comes back after the server's retry:; a cut
-                                // or a silent connection comes back at once (a failing reconnect then backs off).
-                                end = next == Next.EndOfBody ? End.Clean : End.Dropped;
-                                break;
-                            }
-
-                            watchdog.CancelAfter(_options.HeartbeatTimeout);
-                            var item = items.Current;
-                            serverRetry = item.ReconnectionInterval ?? serverRetry;
-                            if (item.EventType == "heartbeat")
-                            {
-                                continue;
-                            }
-
-                            var parsed = Parse(item);
-                            if (parsed is null)
-                            {
-                                continue;
-                            }
-
-                            if (parsed is ErrorEvent { Id: null, Code: "credential_expired" or "credential_revoked" } credentialEnd)
-                            {
-                                if (refreshToken is null || refreshed)
+                                var next = await NextAsync(items, cancellationToken).ConfigureAwait(false);
+                                if (next != Next.Item)
                                 {
-                                    throw new SluiceStreamException($"The stream's credential ended ({credentialEnd.Code}).", null);
+                                    // A clean end (drain, broadcast, shutdown) comes back after the server's retry:; a cut
+                                    // or a silent connection comes back at once (a failing reconnect then backs off).
+                                    end = next == Next.EndOfBody ? End.Clean : End.Dropped;
+                                    if (next == Next.Dropped && watchdog.IsCancellationRequested)
+                                    {
+                                        _stats.WentSilent();
+                                    }
+
+                                    break;
                                 }
 
-                                refreshed = true;
-                                credential = await refreshToken(cancellationToken).ConfigureAwait(false)
-                                    ?? throw new SluiceStreamException($"The stream's credential ended ({credentialEnd.Code}) and no fresh one came.", null);
-                                end = End.Credential;
-                                break;
-                            }
-
-                            if (parsed.Id is { } id)
-                            {
-                                if (id <= last)
+                                watchdog.CancelAfter(_options.HeartbeatTimeout);
+                                _stats.Received();
+                                var item = items.Current;
+                                serverRetry = item.ReconnectionInterval ?? serverRetry;
+                                if (item.EventType == "heartbeat")
                                 {
-                                    continue; // a replay overlapping what the caller has
+                                    continue;
                                 }
 
-                                last = id;
-                            }
+                                var parsed = Parse(item);
+                                if (parsed is null)
+                                {
+                                    continue;
+                                }
 
-                            yield return parsed;
-                            if (parsed.IsTerminal)
-                            {
-                                yield break;
+                                if (parsed is ErrorEvent { Id: null, Code: "credential_expired" or "credential_revoked" } credentialEnd)
+                                {
+                                    if (refresh is null || refreshed)
+                                    {
+                                        throw new SluiceStreamException($"The stream's credential ended ({credentialEnd.Code}).", null);
+                                    }
+
+                                    refreshed = true;
+                                    path = await refresh(cancellationToken).ConfigureAwait(false)
+                                        ?? throw new SluiceStreamException($"The stream's credential ended ({credentialEnd.Code}) and no fresh events URL came.", null);
+                                    end = End.Credential;
+                                    break;
+                                }
+
+                                if (parsed.Id is { } id)
+                                {
+                                    if (id <= last)
+                                    {
+                                        continue; // a replay overlapping what the caller has
+                                    }
+
+                                    last = id;
+                                }
+
+                                yield return parsed;
+                                if (parsed.IsTerminal)
+                                {
+                                    yield break;
+                                }
                             }
                         }
                     }
                 }
-            }
 
-            cancellationToken.ThrowIfCancellationRequested();
-            if (end == End.Clean)
-            {
-                // The server ended the response (drain, broadcast, shutdown): back after its retry:, not a failure.
-                var wait = serverRetry ?? TimeSpan.FromSeconds(1);
-                if (wait > TimeSpan.Zero)
+                cancellationToken.ThrowIfCancellationRequested();
+                if (end == End.Clean)
                 {
-                    await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+                    // The server ended the response (drain, broadcast, shutdown): back after its retry:, not a failure.
+                    var wait = serverRetry ?? TimeSpan.FromSeconds(1);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
+        }
+        finally
+        {
+            _stats.Stopped();
         }
     }
 
@@ -234,18 +254,13 @@ public sealed class SluiceClient
         }
     }
 
-    private async Task<(HttpResponseMessage? Response, Exception? Cause)> ConnectAsync(string path, long last, string? credential, CancellationToken cancellationToken)
+    private async Task<(HttpResponseMessage? Response, Exception? Cause)> ConnectAsync(string path, long last, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         if (last > 0)
         {
             request.Headers.TryAddWithoutValidation("Last-Event-ID", last.ToString(CultureInfo.InvariantCulture));
-        }
-
-        if (credential is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
         }
 
         using var timeout = new CancellationTokenSource(_options.ConnectTimeout, _time);
@@ -268,8 +283,10 @@ public sealed class SluiceClient
     private async Task<int> FailAsync(int failed, Exception cause, int? status, TimeSpan retryAfter, CancellationToken cancellationToken)
     {
         failed++;
+        _stats.Failed(failed);
         if (failed > _options.MaxRetries)
         {
+            _stats.Spent();
             throw new SluiceStreamException($"Gave up after {_options.MaxRetries} retries: {cause.Message}", status, cause);
         }
 

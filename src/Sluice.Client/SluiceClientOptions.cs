@@ -3,6 +3,15 @@ namespace Sluice.Client;
 /// <summary>How a <see cref="SluiceClient"/> reconnects (API.md section 10; docs/clients.md).</summary>
 public sealed class SluiceClientOptions
 {
+    /// <summary>Sluice's base URL, e.g. <c>http://127.0.0.1:8080</c> (used by <c>AddSluiceClient</c>; a given HttpClient has its own).</summary>
+    public Uri? BaseAddress { get; set; }
+
+    /// <summary>The API key sent as <c>Authorization: Bearer</c> (used by <c>AddSluiceClient</c>). Never ship one to a browser.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>The model <see cref="SluiceChatClient"/> asks for when the call's options name none; default <c>simulated/default</c>.</summary>
+    public string DefaultModel { get; set; } = "simulated/default";
+
     /// <summary>The waits before the 1st, 2nd, ... retry of a failed connect; the last repeats. Default 1 s, 2 s, 5 s, 15 s.</summary>
     public IReadOnlyList<TimeSpan> Backoff { get; set; } = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15)];
 
@@ -31,6 +40,7 @@ public sealed class SluiceClientOptions
         ArgumentOutOfRangeException.ThrowIfNegative(MaxRetries, nameof(MaxRetries));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ConnectTimeout, TimeSpan.Zero, nameof(ConnectTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HeartbeatTimeout, TimeSpan.Zero, nameof(HeartbeatTimeout));
+        ArgumentException.ThrowIfNullOrEmpty(DefaultModel, nameof(DefaultModel));
     }
 }
 

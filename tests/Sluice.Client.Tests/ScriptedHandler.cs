@@ -10,7 +10,7 @@ internal sealed class ScriptedHandler(TimeProvider time) : HttpMessageHandler
 {
     private readonly ConcurrentQueue<Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>>> _answers = new();
 
-    public ConcurrentQueue<(DateTimeOffset At, string? LastEventId, string? Authorization)> Requests { get; } = new();
+    public ConcurrentQueue<(DateTimeOffset At, string? LastEventId, string? Authorization, string PathAndQuery)> Requests { get; } = new();
 
     public int Count => Requests.Count;
 
@@ -48,7 +48,7 @@ internal sealed class ScriptedHandler(TimeProvider time) : HttpMessageHandler
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        Requests.Enqueue((time.GetUtcNow(), request.Headers.TryGetValues("Last-Event-ID", out var v) ? v.Single() : null, request.Headers.Authorization?.ToString()));
+        Requests.Enqueue((time.GetUtcNow(), request.Headers.TryGetValues("Last-Event-ID", out var v) ? v.Single() : null, request.Headers.Authorization?.ToString(), request.RequestUri!.PathAndQuery));
         return _answers.TryDequeue(out var answer) ? answer(request, cancellationToken) : throw new HttpRequestException("nothing scripted");
     }
 }

@@ -128,6 +128,32 @@ public sealed class StreamTests
         Assert.Equal([1, 2], events.Select(e => e.Id!.Value));
         Assert.Equal("1", _handler.Requests.Last().LastEventId);
         Assert.Equal(1, _client.Reconnects);
+        var stats = _client.GetConnectionStats();
+        Assert.Equal((1L, 1L, 1, SluiceConnectionQuality.Good, false), (stats.Reconnects, stats.MissedHeartbeats, stats.RecentReconnects, stats.Quality, stats.IsStreaming));
+        _time.Advance(TimeSpan.FromMinutes(5.1));
+        Assert.Equal(SluiceConnectionQuality.Excellent, _client.GetConnectionStats().Quality);
+    }
+
+    [Fact]
+    public async Task Quality_IsPoorAfter30SilentSeconds_CriticalAfter60_ExcellentWhenAHeartbeatComes()
+    {
+        var client = new SluiceClient(new HttpClient(_handler) { BaseAddress = new Uri("http://sluice.test") }, new SluiceClientOptions { HeartbeatTimeout = TimeSpan.FromMinutes(10) }, _time, () => 0.5);
+        var body = new SseBody();
+        _handler.Stream(body);
+        var reading = Task.Run(async () => await client.StreamAsync("/v1/streams/s/events").ToListAsync());
+        await body.TokensAsync(1);
+        await Eventually.TrueAsync(() => client.GetConnectionStats().IsStreaming);
+        Assert.Equal(SluiceConnectionQuality.Excellent, client.GetConnectionStats().Quality);
+
+        _time.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal((SluiceConnectionQuality.Poor, TimeSpan.FromSeconds(31)), (client.GetConnectionStats().Quality, client.GetConnectionStats().LastEventAge!.Value));
+        _time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(SluiceConnectionQuality.Critical, client.GetConnectionStats().Quality);
+        await body.WriteAsync("event: heartbeat\ndata: {}\n\n");
+        await Eventually.TrueAsync(() => client.GetConnectionStats().Quality == SluiceConnectionQuality.Excellent);
+
+        await body.EventAsync(2, "done", """{"finish_reason":"stop"}""");
+        Assert.Equal(2, (await reading).Count);
     }
 
     [Fact]
@@ -139,15 +165,27 @@ public sealed class StreamTests
     }
 
     [Fact]
-    public async Task Unauthorized_AsksTheCallbackOnce_ThenGivesUp()
+    public async Task Unauthorized_AsksTheCallbackOnceForAFreshEventsUrl_ThenGivesUp()
     {
         _handler.Status(HttpStatusCode.Unauthorized).Status(HttpStatusCode.Unauthorized);
         var asked = 0;
-        var error = await Assert.ThrowsAsync<SluiceStreamException>(() => ReadAllAsync("/v1/streams/s/events", refresh: _ => { asked++; return ValueTask.FromResult<string?>("sk_fresh"); }));
+        var error = await Assert.ThrowsAsync<SluiceStreamException>(() => ReadAllAsync("/v1/streams/s/events?access_token=old", refresh: _ => { asked++; return ValueTask.FromResult<string?>("/v1/streams/s/events?access_token=fresh"); }));
 
         Assert.Equal(1, asked);
         Assert.Equal(401, error.StatusCode);
-        Assert.Equal([null, "Bearer sk_fresh"], _handler.Requests.Select(r => r.Authorization));
+        Assert.Equal(["/v1/streams/s/events?access_token=old", "/v1/streams/s/events?access_token=fresh"], _handler.Requests.Select(r => r.PathAndQuery));
+    }
+
+    [Fact]
+    public async Task Forbidden_IsNotRetried_NorRefreshed()
+    {
+        _handler.Status(HttpStatusCode.Forbidden, body: """{"title":"Forbidden.","code":"forbidden"}""");
+        var asked = 0;
+        var error = await Assert.ThrowsAsync<SluiceStreamException>(() => ReadAllAsync("/v1/streams/s/events", refresh: _ => { asked++; return ValueTask.FromResult<string?>("/x"); }));
+
+        Assert.Equal((0, 403, 1), (asked, error.StatusCode.GetValueOrDefault(), _handler.Count));
+        Assert.Contains("forbidden", error.Message, StringComparison.Ordinal);
+        Assert.True(_client.GetConnectionStats() is { IsStreaming: false, Reconnects: 0 });
     }
 
     [Fact]
@@ -156,7 +194,7 @@ public sealed class StreamTests
         var first = new SseBody();
         var second = new SseBody();
         _handler.Stream(first).Stream(second);
-        var reading = ReadAllAsync("/v1/streams/s/events", refresh: _ => ValueTask.FromResult<string?>("sk_fresh"));
+        var reading = ReadAllAsync("/v1/streams/s/events", refresh: _ => ValueTask.FromResult<string?>("/v1/streams/s/events?access_token=fresh"));
         await first.NoticeAsync("""{"code":"history_truncated","first_available_id":3,"retryable":false}""");
         await first.TokensAsync(3);
         await first.NoticeAsync("""{"code":"credential_expired"}""");
@@ -169,7 +207,7 @@ public sealed class StreamTests
         Assert.Equal([3L, 4L], events.OfType<TokenEvent>().Select(t => t.Id!.Value));
         var end = Assert.IsType<ErrorEvent>(events[^1]);
         Assert.Equal(("worker_lost", true, true), (end.Code, end.Retryable, end.IsTerminal));
-        Assert.Equal([null, "Bearer sk_fresh"], _handler.Requests.Select(r => r.Authorization));
+        Assert.Equal(["/v1/streams/s/events", "/v1/streams/s/events?access_token=fresh"], _handler.Requests.Select(r => r.PathAndQuery));
         Assert.Equal("3", _handler.Requests.Last().LastEventId);
     }
 
