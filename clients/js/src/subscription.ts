@@ -150,7 +150,8 @@ export function resolveTarget(target: SubscribeTarget): string {
  * (an error before the response opened, no response within the connect timeout, or the browser giving up for good,
  * which a native EventSource does after any non-200 answer) is retried by this client after 1 s, 2 s, 5 s, then 15 s,
  * ±10 %, and never sooner than a `Retry-After`. The status of a refused connect is learned with one `fetch` of the
- * same URL (an EventSource does not expose it): 204 means the stream is complete, 401/403 a refresh, 404 the end.
+ * same URL (an EventSource does not expose it): 204 means the stream is complete, 401 a refresh,
+ * 403 and 404 the end (neither is retried).
  * A connection silent for three heartbeat intervals is replaced. After `maxRetries` failed retries it stops and
  * waits for {@link retry}.
  */
@@ -439,12 +440,15 @@ export class SluiceSubscription {
 
     if (status === 204) {
       this.#end('complete');
-    } else if (status === 401 || status === 403) {
+    } else if (status === 401) {
       if (this.#options.refresh !== undefined && await this.#refresh()) {
         this.#fail(0);
       } else {
         this.#end('unauthorized');
       }
+    } else if (status === 403) {
+      // A valid credential without the right to this stream: a fresh one of the same kind would be refused too.
+      this.#end('unauthorized');
     } else if (status === 404) {
       this.#end('not_found');
     } else if (status === 400) {

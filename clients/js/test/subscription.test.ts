@@ -191,6 +191,18 @@ test('the browser giving up: 401 without a refresh closes as unauthorized, 404 a
   assert.equal(b.subscription.snapshot().closeReason, 'not_found');
 });
 
+test('the browser giving up: 403 ends as unauthorized without asking for a fresh URL or retrying', async () => {
+  let refreshes = 0;
+  const { clock, fetch, subscription } = start({ refresh: async () => { refreshes++; return URL.replace('t1', 't2'); } });
+  fetch.answer(403, { code: 'forbidden' });
+  FakeEventSource.last.refuse();
+  await settle();
+  assert.equal(subscription.snapshot().closeReason, 'unauthorized');
+  await clock.advance(60_000);
+  assert.equal(refreshes, 0);
+  assert.equal(FakeEventSource.all.length, 1);
+});
+
 test('credential_expired: refreshed and resumed at once, the notice not delivered', async () => {
   const grants = ['t2', 't3'];
   const { events } = start({ refresh: async () => ({ events_url: URL.replace('t1', grants.shift()!) }) });
