@@ -62,6 +62,21 @@ SLUICE_TEST_STORE=redis dotnet test tests/Sluice.Server.FunctionalTests -c Relea
 redis_exit=$?
 [ "$test_exit" -ne 0 ] || test_exit=$redis_exit
 
+# Sluice.Client as an application gets it: packed with a version made for this run, restored from a folder as a
+# package (not a project), so a stale package of the same version in the NuGet cache cannot stand in for it.
+client_version="0.1.0-ci.$(date +%s)"
+if dotnet pack src/Sluice.Client -c Release --no-build -nologo -o "$results/nupkg" -p:PackageVersion="$client_version" >"$results/pack.log"; then
+  dotnet test tests/Sluice.Client.PackageTests -c Release -nologo -clp:ErrorsOnly \
+    -p:SluiceClientVersion="$client_version" -p:SluicePackageSource="$results/nupkg" \
+    --logger "trx;LogFileName=client-package.trx" --logger "console;verbosity=minimal" --results-directory "$results"
+  package_exit=$?
+else
+  cat "$results/pack.log"
+  echo "dotnet pack src/Sluice.Client failed"
+  package_exit=1
+fi
+[ "$test_exit" -ne 0 ] || test_exit=$package_exit
+
 passed=0
 failed=0
 for trx in "$results"/*.trx; do
