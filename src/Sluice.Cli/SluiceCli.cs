@@ -1,16 +1,17 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.ServerSentEvents;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
+using Sluice.Client;
 using Sluice.Server;
 
 namespace Sluice.Cli;
 
 /// <summary>
-/// The <c>sluice</c> command: <c>serve</c> runs the server in this process; <c>keys</c>, <c>tail</c> and <c>ops</c>
-/// talk to a running Sluice over its HTTP API, so they work the same against one node or a cluster.
+/// The <c>sluice</c> command: <c>serve</c> runs the server in this process; <c>keys</c>, <c>tail</c>, <c>generate</c>,
+/// <c>bench</c> and <c>ops</c> talk to a running Sluice over its HTTP API, so they work the same against one node or a
+/// cluster.
 /// </summary>
 public static partial class SluiceCli
 {
@@ -37,6 +38,7 @@ public static partial class SluiceCli
         };
 
         var root = new RootCommand("Sluice: a resumable streaming gateway for LLM generation.") { url, adminKey, dataDir };
+        var connection = new CliConnection(url, adminKey, dataDir);
 
         var serve = new Command("serve", "Run Sluice in this process (same as dotnet run --project src/Sluice.Server). Other arguments go to the server, e.g. --urls or --Sluice:Store=memory.")
         {
@@ -87,70 +89,20 @@ public static partial class SluiceCli
         keys.Subcommands.Add(revoke);
         root.Subcommands.Add(keys);
 
-        var stream = new Argument<string>("stream") { Description = "The stream id." };
-        var lastEventId = new Option<string?>("--last-event-id") { Description = "Resume after this id." };
-        var tail = new Command("tail", "Print a stream's events as they arrive (replay, then live) until it closes.") { stream, lastEventId };
-        tail.SetAction(async (result, ct) =>
-        {
-            using var client = CreateClient(result);
-            if (client is null)
-            {
-                await stderr.WriteLineAsync("No key: pass --key, set SLUICE_KEY, or run where --data-dir/admin.key exists.");
-                return 2;
-            }
-
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/streams/{Uri.EscapeDataString(result.GetValue(stream)!)}/events");
-            if (result.GetValue(lastEventId) is { } last)
-            {
-                request.Headers.TryAddWithoutValidation("Last-Event-ID", last);
-            }
-
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-            if (!response.IsSuccessStatusCode || response.StatusCode == System.Net.HttpStatusCode.NoContent)
-            {
-                return await ReportAsync(response, stdout, stderr, ct);
-            }
-
-            await using var body = await response.Content.ReadAsStreamAsync(ct);
-            await foreach (var item in SseParser.Create(body).EnumerateAsync(ct))
-            {
-                await stdout.WriteLineAsync($"{item.EventId ?? "-"}\t{item.EventType}\t{item.Data}");
-                await stdout.FlushAsync(ct);
-            }
-
-            return 0;
-        });
-        root.Subcommands.Add(tail);
+        root.Subcommands.Add(TailCommand(connection, stdout, stderr));
+        root.Subcommands.Add(GenerateCommand(connection, stdout, stderr));
+        root.Subcommands.Add(BenchCommand(connection, stdout, stderr));
         root.Subcommands.Add(OpsCommand((result, ct, request) => CallAsync(result, stdout, stderr, ct, request)));
 
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });
 
-        HttpClient? CreateClient(ParseResult result)
-        {
-            var key = result.GetValue(adminKey) ?? Environment.GetEnvironmentVariable("SLUICE_KEY");
-            var keyFile = Path.Combine(result.GetValue(dataDir)!, "admin.key");
-            if (key is null && File.Exists(keyFile))
-            {
-                key = File.ReadAllText(keyFile).Trim();
-            }
-
-            if (key is null)
-            {
-                return null;
-            }
-
-            var client = new HttpClient { BaseAddress = new Uri(result.GetValue(url)!), Timeout = Timeout.InfiniteTimeSpan };
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            return client;
-        }
-
         async Task<int> CallAsync(ParseResult result, TextWriter o, TextWriter e, CancellationToken ct, Func<HttpClient, CancellationToken, Task<HttpResponseMessage>> call)
         {
-            using var client = CreateClient(result);
+            using var client = connection.CreateHttpClient(result);
             if (client is null)
             {
-                await e.WriteLineAsync("No key: pass --key, set SLUICE_KEY, or run where --data-dir/admin.key exists.");
+                await e.WriteLineAsync(CliConnection.NoKey);
                 return 2;
             }
 
@@ -161,17 +113,22 @@ public static partial class SluiceCli
             }
             catch (HttpRequestException ex)
             {
-                await e.WriteLineAsync($"Cannot reach Sluice at {client.BaseAddress}: {ex.Message}");
+                await e.WriteLineAsync(CliConnection.Unreachable(client.BaseAddress, ex));
                 return 3;
             }
         }
     }
 
-    /// <summary>Prints a JSON answer indented (stdout) or the problem (stderr); 0 on success, 1 on an error status.</summary>
+    /// <summary>Prints a JSON answer indented (stdout), or the problem as one line (stderr); 0 on success, 1 on an error status.</summary>
     private static async Task<int> ReportAsync(HttpResponseMessage response, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
+        if (!response.IsSuccessStatusCode)
+        {
+            await stderr.WriteLineAsync(CliConnection.OneLine(await SluiceApiException.FromResponseAsync(response, ct)));
+            return 1;
+        }
+
         var text = await response.Content.ReadAsStringAsync(ct);
-        var output = response.IsSuccessStatusCode ? stdout : stderr;
         if (text.Length > 0)
         {
             try
@@ -183,13 +140,13 @@ public static partial class SluiceCli
             {
             }
 
-            await output.WriteLineAsync(text);
+            await stdout.WriteLineAsync(text);
         }
         else
         {
-            await output.WriteLineAsync($"{(int)response.StatusCode} {response.ReasonPhrase}");
+            await stdout.WriteLineAsync($"{(int)response.StatusCode} {response.ReasonPhrase}");
         }
 
-        return response.IsSuccessStatusCode ? 0 : 1;
+        return 0;
     }
 }

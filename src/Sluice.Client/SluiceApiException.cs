@@ -7,12 +7,13 @@ namespace Sluice.Client;
 public sealed class SluiceApiException : Exception
 {
     /// <summary>A refusal with its status and, when the body was a problem, its code and title.</summary>
-    public SluiceApiException(HttpStatusCode statusCode, string? code, string? title)
-        : base(Describe(statusCode, code, title))
+    public SluiceApiException(HttpStatusCode statusCode, string? code, string? title, string? detail = null)
+        : base(Describe(statusCode, code, title, detail))
     {
         StatusCode = statusCode;
         Code = code;
         Title = title;
+        Detail = detail;
     }
 
     /// <summary>The HTTP status.</summary>
@@ -24,19 +25,31 @@ public sealed class SluiceApiException : Exception
     /// <summary>The problem's title, for people.</summary>
     public string? Title { get; }
 
-    private static string Describe(HttpStatusCode status, string? code, string? title) => (code, title) switch
-    {
-        (null, null) => $"Sluice answered {(int)status} {status}.",
-        (null, _) => $"{title} ({(int)status})",
-        (_, null) => $"Sluice answered {(int)status} ({code})",
-        _ => $"{title} ({code})",
-    };
+    /// <summary>The problem's detail (what exactly was wrong with this request), when given.</summary>
+    public string? Detail { get; }
 
-    /// <summary>The exception for a non-success answer, reading its problem body (or OpenAI's error shape).</summary>
-    internal static async Task<SluiceApiException> FromResponseAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static string Describe(HttpStatusCode status, string? code, string? title, string? detail)
     {
+        var what = (title, detail) switch
+        {
+            (null, null) => $"Sluice answered {(int)status} {status}",
+            (null, _) => detail,
+            (_, null) => title,
+            _ when detail!.Contains(title!, StringComparison.Ordinal) => detail,
+            _ => $"{title!.TrimEnd('.')}: {detail}",
+        };
+        return code is null ? $"{what} ({(int)status})" : $"{what} ({code})";
+    }
+
+    /// <summary>The exception for a non-success answer, reading its problem body (RFC 9457) or OpenAI's error shape.</summary>
+    /// <param name="response">A response with a non-success status.</param>
+    /// <param name="cancellationToken">Cancels reading the body.</param>
+    public static async Task<SluiceApiException> FromResponseAsync(HttpResponseMessage response, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(response);
         string? code = null;
         string? title = null;
+        string? detail = null;
         try
         {
             var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
@@ -50,6 +63,7 @@ public sealed class SluiceApiException : Exception
             else
             {
                 title = Text(root, "title");
+                detail = Text(root, "detail");
             }
 
             code = Text(root, "code");
@@ -58,7 +72,7 @@ public sealed class SluiceApiException : Exception
         {
         }
 
-        return new SluiceApiException(response.StatusCode, code, title);
+        return new SluiceApiException(response.StatusCode, code, title, detail);
     }
 
     private static string? Text(JsonElement e, string name) =>

@@ -324,6 +324,17 @@ public sealed partial class SluiceClient
     /// <summary>A typed event from an SSE item; null for data that is not a JSON object.</summary>
     internal static SluiceEvent? Parse(SseItem<string> item)
     {
+        var parsed = Type(item);
+        if (parsed is not null)
+        {
+            parsed.RawData = item.Data;
+        }
+
+        return parsed;
+    }
+
+    private static SluiceEvent? Type(SseItem<string> item)
+    {
         long? id = long.TryParse(item.EventId, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
         JsonElement data;
         try

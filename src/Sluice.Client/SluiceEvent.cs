@@ -20,6 +20,9 @@ public abstract class SluiceEvent
     /// <summary>The SSE event type (<c>token</c>, <c>done</c>, <c>x-...</c>).</summary>
     public string Type { get; }
 
+    /// <summary>The event's <c>data:</c> as the server sent it (JSON), for logging or passing on unchanged.</summary>
+    public string RawData { get; internal set; } = "{}";
+
     /// <summary>True for <c>done</c>, a stored <c>error</c> and <c>safe_response</c>: the stream ends after it.</summary>
     public bool IsTerminal => Id is not null && Type is "done" or "error" or "safe_response";
 }
