@@ -102,6 +102,7 @@ public static class SluiceHttpExtensions
             .Configure<Sluice.Protection.RuntimeControls, IServiceProvider>((o, controls, sp) =>
                 TenantRateLimiter.Configure(o, controls, sp.GetService<Sluice.Protection.IRequestRateStore>(), sp.GetRequiredService<Sluice.Storage.IStoreFaults>()));
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ReadyTag]);
+        services.AddSluiceTracing(configuration);
         if (SluiceOptions.From(configuration).Telemetry.Metrics)
         {
             services.AddOpenTelemetry().WithMetrics(metrics => metrics
@@ -122,6 +123,26 @@ public static class SluiceHttpExtensions
     public static ILoggingBuilder AddSluiceLogRedaction(this ILoggingBuilder logging) =>
         logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning)
                .AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.None);
+
+    /// <summary>
+    /// <c>Sluice:Logging:Format=json</c>: one JSON object per line on the console (<c>AddJsonConsole</c>) with the
+    /// request's scopes, among them its trace and span ids. Registered after configuration, so it wins over appsettings.
+    /// </summary>
+    public static ILoggingBuilder AddSluiceLogFormat(this ILoggingBuilder logging, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (SluiceOptions.From(configuration).Logging.Json)
+        {
+            logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+
+        return logging;
+    }
 
     public static IApplicationBuilder UseSluice(this IApplicationBuilder app)
     {

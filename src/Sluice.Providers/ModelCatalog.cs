@@ -31,12 +31,14 @@ internal sealed class ModelCatalog : IModelCatalog
     private readonly IOptionsMonitor<SluiceOptions> _live;
     private readonly ProviderResilience _resilience;
     private readonly TimeProvider _time;
+    private readonly TelemetryOptions _telemetry;
 
     public ModelCatalog(IOptionsMonitor<SluiceOptions> options, ProviderResilience resilience, TimeProvider time)
     {
         _live = options;
         _resilience = resilience;
         _time = time;
+        _telemetry = options.CurrentValue.Telemetry;
         // Providers and aliases as they were at start; only a simulated provider's shape is read live.
         _providers = Effective(options.CurrentValue.Providers);
         foreach (var (name, provider) in _providers.OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -184,12 +186,20 @@ internal sealed class ModelCatalog : IModelCatalog
             }).AsIChatClient(model, defaultMaxOutputTokens: 4096),
             _ => throw new InvalidOperationException($"Sluice:Providers:{name}:Type '{provider.Type}' is not supported."),
         };
-        return new ChatClientBuilder(client)
+        var pipeline = new ChatClientBuilder(client)
             .UseKillSwitch(name, _resilience)
             .UseResilience(name, _resilience, _time)
             .UseTimeouts(provider.FirstTokenTimeout, provider.IdleTimeout, _time)
-            .UseClassification(name)
-            .Build();
+            .UseClassification(name);
+        if (_telemetry.Tracing)
+        {
+            // Innermost, right above the SDK: one span per attempt (a retry or a fallback is a span of its own), with the
+            // SDK's own failure as its error. Only when tracing is on: the layer keeps every update of a stream for its
+            // span's attributes, a cost no one should pay for spans no one exports.
+            pipeline.UseOpenTelemetry(configure: o => o.EnableSensitiveData = _telemetry.RecordContent);
+        }
+
+        return pipeline.Build();
     }
 
     // Read live: a simulated provider's shape (its failure rate above all) can change without a restart.

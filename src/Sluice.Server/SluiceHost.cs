@@ -29,7 +29,7 @@ public static class SluiceHost
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        builder.Logging.AddSluiceLogRedaction();
+        builder.Logging.AddSluiceLogRedaction().AddSluiceLogFormat(builder.Configuration);
         var sluice = SluiceOptions.From(builder.Configuration);
         if (sluice.Transport.InlineScheduling)
         {

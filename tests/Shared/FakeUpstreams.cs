@@ -133,7 +133,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private async Task<UpstreamRequest> RecordAsync(HttpContext context)
     {
         using var body = await JsonDocument.ParseAsync(context.Request.Body);
-        var request = new UpstreamRequest(context.Request.Path, context.Request.Headers.Authorization.ToString(), context.Request.Headers["x-api-key"].ToString(), body.RootElement.Clone());
+        var request = new UpstreamRequest(context.Request.Path, context.Request.Headers.Authorization.ToString(), context.Request.Headers["x-api-key"].ToString(), body.RootElement.Clone(), context.Request.Headers["traceparent"].ToString());
         Requests.Enqueue(request);
         return request;
     }
@@ -163,4 +163,4 @@ public sealed class FakeUpstream : IAsyncDisposable
     }
 }
 
-public sealed record UpstreamRequest(string Path, string Authorization, string ApiKey, JsonElement Body);
+public sealed record UpstreamRequest(string Path, string Authorization, string ApiKey, JsonElement Body, string Traceparent = "");

@@ -29,7 +29,11 @@ public sealed partial class SluiceProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public static async Task<SluiceProcess> StartAsync(string dataDir, string? adminKey = SluiceTestServer.AdminKey, params string[] extra)
+    public static Task<SluiceProcess> StartAsync(string dataDir, string? adminKey = SluiceTestServer.AdminKey, params string[] extra) =>
+        StartAsync(dataDir, new Dictionary<string, string>(), adminKey, extra);
+
+    /// <summary>Started with <paramref name="environment"/> added to its environment (<c>OTEL_*</c>, say).</summary>
+    public static async Task<SluiceProcess> StartAsync(string dataDir, IReadOnlyDictionary<string, string> environment, string? adminKey = SluiceTestServer.AdminKey, params string[] extra)
     {
         List<string> args = ["--urls", "http://127.0.0.1:0", "--Sluice:DataDir", dataDir, .. extra];
         if (adminKey is not null)
@@ -37,7 +41,7 @@ public sealed partial class SluiceProcess : IDisposable
             args.AddRange(["--Sluice:AdminKey", adminKey]);
         }
 
-        var process = new SluiceProcess(Launch(args));
+        var process = new SluiceProcess(Launch(args, environment));
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         process._process.OutputDataReceived += (_, e) =>
         {
@@ -82,7 +86,7 @@ public sealed partial class SluiceProcess : IDisposable
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    private static Process Launch(IEnumerable<string> args)
+    private static Process Launch(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var serverDll = Path.Combine(AppContext.BaseDirectory, "Sluice.Server.dll");
         var info = new ProcessStartInfo("dotnet")
@@ -100,6 +104,11 @@ public sealed partial class SluiceProcess : IDisposable
 
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         return Process.Start(info)!;
     }
 

@@ -376,6 +376,28 @@ public sealed class StreamsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TraceId_TraceparentWinsOverXTraceId_AHexXTraceIdIsTheTraceId_AnyOtherIsKeptAsGiven()
+    {
+        using var both = new HttpRequestMessage(HttpMethod.Get, "/v1/streams/none");
+        both.Headers.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        both.Headers.Add("X-Trace-Id", "trace-abc-123");
+        using var hex = new HttpRequestMessage(HttpMethod.Get, "/v1/streams/none");
+        hex.Headers.Add("X-Trace-Id", "0AF7651916CD43DD8448EB211C80319C");
+        using var malformedParent = new HttpRequestMessage(HttpMethod.Get, "/v1/streams/none");
+        malformedParent.Headers.Add("traceparent", "00-zz-zz-01");
+        malformedParent.Headers.Add("X-Trace-Id", "trace-abc-456");
+
+        using var first = await _client.SendAsync(both);
+        using var second = await _client.SendAsync(hex);
+        using var third = await _client.SendAsync(malformedParent);
+
+        Assert.Equal("4bf92f3577b34da6a3ce929d0e0e4736", first.Headers.GetValues("X-Trace-Id").Single());
+        Assert.Equal("4bf92f3577b34da6a3ce929d0e0e4736", (await first.ProblemAsync(404)).GetProperty("trace_id").GetString());
+        Assert.Equal("0af7651916cd43dd8448eb211c80319c", second.Headers.GetValues("X-Trace-Id").Single());
+        Assert.Equal("trace-abc-456", third.Headers.GetValues("X-Trace-Id").Single());
+    }
+
+    [Fact]
     public async Task Health_LiveAndReady_AnswerWithoutCredentials()
     {
         using var anonymous = _server.CreateClient(key: null);

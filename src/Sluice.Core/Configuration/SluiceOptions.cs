@@ -72,6 +72,8 @@ public sealed class SluiceOptions
 
     public TelemetryOptions Telemetry { get; set; } = new();
 
+    public LoggingOptions Logging { get; set; } = new();
+
     public StoreKind StoreKind => Store.ToLowerInvariant() switch
     {
         "memory" => StoreKind.Memory,
@@ -157,6 +159,27 @@ public sealed class TelemetryOptions
 {
     /// <summary><c>Sluice:Telemetry:Metrics</c>: export metrics at <c>/metrics</c>. Off, no listener subscribes to the meter, so instruments cost nothing (measured in docs/benchmarks.md).</summary>
     public bool Metrics { get; set; } = true;
+
+    /// <summary>
+    /// <c>Sluice:Telemetry:Tracing</c>: OpenTelemetry traces (and logs, and the metrics beside <c>/metrics</c>) exported
+    /// over OTLP as the standard <c>OTEL_*</c> variables say. Off by default: no tracer listens, so no span is made.
+    /// </summary>
+    public bool Tracing { get; set; }
+
+    /// <summary>
+    /// <c>Sluice:Telemetry:RecordContent</c>: let provider spans carry prompts and outputs
+    /// (<c>gen_ai.input.messages</c>, <c>gen_ai.output.messages</c>). Off by default: traces often leave the trust boundary.
+    /// </summary>
+    public bool RecordContent { get; set; }
+}
+
+/// <summary><c>Sluice:Logging</c>.</summary>
+public sealed class LoggingOptions
+{
+    /// <summary><c>Sluice:Logging:Format</c>: <c>text</c> (default, ASP.NET's console format) or <c>json</c> (one JSON object per line, with the trace id).</summary>
+    public string Format { get; set; } = "text";
+
+    public bool Json => string.Equals(Format, "json", StringComparison.OrdinalIgnoreCase);
 }
 
 public sealed class CorsOptions

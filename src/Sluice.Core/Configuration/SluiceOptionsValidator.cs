@@ -14,6 +14,11 @@ internal sealed class SluiceOptionsValidator : IValidateOptions<SluiceOptions>
             errors.Add($"Sluice:Store must be one of sqlite, memory, redis (got '{o.Store}').");
         }
 
+        if (o.Logging.Format.ToLowerInvariant() is not ("text" or "json"))
+        {
+            errors.Add($"Sluice:Logging:Format must be text or json (got '{o.Logging.Format}').");
+        }
+
         if (o.StoreKind == StoreKind.Redis && string.IsNullOrWhiteSpace(o.Redis))
         {
             errors.Add("Sluice:Redis must be set to a Redis connection string when Sluice:Store is redis.");

@@ -21,6 +21,7 @@ internal sealed partial class GenerationExecutor(
     public async Task<GenerationRecord> RunAsync(GenerationJob job)
     {
         var request = job.Request;
+        var span = GenerationSpan.Start(job, time);
         var record = job.Record with { Status = GenerationStatus.Running, StartedAt = time.GetUtcNow() };
         job.Record = record;
         await finisher.UpdateAsync(record);
@@ -70,6 +71,7 @@ internal sealed partial class GenerationExecutor(
         var facts = new GenerationFacts(run.Used, run.InputTokens, run.OutputTokens, run.TtftMs, time.GetElapsedTime(job.AdmittedTimestamp));
         record = await finisher.FinishAsync(record, ending, facts, writer, released);
         job.Record = record;
+        GenerationSpan.End(span, record, ending, facts);
         return record;
     }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Sluice.Generations;
 
 /// <summary>A generation admitted to this node's runner: its request, its chain, and its cancellation.</summary>
@@ -28,6 +30,9 @@ internal sealed class GenerationJob
     public long AdmittedTimestamp { get; }
 
     public CancellationTokenSource Cancellation { get; } = new();
+
+    /// <summary>The span of the request that created it (the caller's <c>traceparent</c> continued), parent of its span.</summary>
+    public ActivityContext TraceParent { get; init; }
 
     /// <summary>This node's hold on the generation: its stream takes appends fenced by this lease only.</summary>
     public GenerationLease? Lease { get; init; }

@@ -129,7 +129,12 @@ internal sealed partial class GenerationService
                 : CreateOutcome.Invalid(ErrorCodes.IdempotencyKeyReused, "This Idempotency-Key was used with another request body in the last 24 h.", CreateKind.Conflict);
         }
 
-        _runner.Enqueue(new GenerationJob(record, request, route, admitted) { Admission = lease, Lease = owned });
+        _runner.Enqueue(new GenerationJob(record, request, route, admitted)
+        {
+            Admission = lease,
+            Lease = owned,
+            TraceParent = System.Diagnostics.Activity.Current?.Context ?? default,
+        });
         return new CreateOutcome(CreateKind.Created, record, null, null);
     }
 

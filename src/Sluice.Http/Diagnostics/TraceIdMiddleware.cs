@@ -4,15 +4,20 @@ using Microsoft.Extensions.Logging;
 
 namespace Sluice.Http.Diagnostics;
 
-/// <summary>Accepts, echoes and scopes the trace id of every request (API.md section 1).</summary>
+/// <summary>
+/// Decides, echoes and scopes the trace id of every request (API.md sections 1 and 11): a valid <c>traceparent</c>'s
+/// trace id first; else an <c>X-Trace-Id</c> of 32 hex digits, which <see cref="TraceIdPropagator"/> has also made the
+/// trace's id; else any other printable <c>X-Trace-Id</c>, kept as given for logs and audit rows while the trace has its
+/// own id; else the trace's id.
+/// </summary>
 internal sealed class TraceIdMiddleware(RequestDelegate next, ILogger<TraceIdMiddleware> logger)
 {
     public const string Header = "X-Trace-Id";
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var traceId = FromHeader(context.Request.Headers[Header].ToString())
-            ?? FromTraceParent(context.Request.Headers["traceparent"].ToString())
+        var traceId = FromTraceParent(context.Request.Headers["traceparent"].ToString())
+            ?? FromHeader(context.Request.Headers[Header].ToString())
             ?? Activity.Current?.TraceId.ToHexString()
             ?? ActivityTraceId.CreateRandom().ToHexString();
 
@@ -40,7 +45,7 @@ internal sealed class TraceIdMiddleware(RequestDelegate next, ILogger<TraceIdMid
             }
         }
 
-        return value;
+        return TraceIdPropagator.AsTraceId(value) is { } id ? id.ToHexString() : value;
     }
 
     private static string? FromTraceParent(string value)

@@ -50,6 +50,8 @@ internal sealed partial class SseResponder(
         }
 
         var plan = ResumePlan.For(await hub.GetInfoAsync(key, context.RequestAborted) ?? pending, position);
+        var span = SseSpan.Of(context);
+        SseSpan.Resumed(span, plan, resuming);
         switch (plan.Kind)
         {
             case ResumeKind.NotFound:
@@ -137,7 +139,7 @@ internal sealed partial class SseResponder(
         await output.FlushAsync(subscription.Token);
         var session = new StreamSession(hub, key, output, plan.StartAfter, format);
         var end = await session.RunAsync(subscription);
-        hub.Metrics?.Disconnected(end switch
+        var ended = end switch
         {
             SessionEnd.Terminal => "terminal",
             SessionEnd.Overflow => "slow_consumer",
@@ -146,7 +148,9 @@ internal sealed partial class SseResponder(
             SessionEnd.CredentialRevoked => "revoked",
             SessionEnd.CredentialExpired => "expired",
             _ => "client",
-        });
+        };
+        hub.Metrics?.Disconnected(ended);
+        SseSpan.Ended(SseSpan.Of(context), ended);
         switch (end)
         {
             case SessionEnd.Terminal when format is { CutAfterTerminal: true } && !context.RequestAborted.IsCancellationRequested:

@@ -135,7 +135,9 @@ internal sealed class SimulatedChatClient(string providerName, string model, Fun
         await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+        serviceKey is not null ? null
+        : serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("sluice.simulated", null, model)
+        : serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose()
     {
