@@ -164,6 +164,11 @@ public sealed class TelemetryProcessTests
             using var response = await client.SendAsync(request);
             await Api.EnsureAsync(response, 201);
             secret = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+
+            // A token in a query string (as EventSource sends it) and a refused one: neither is written anywhere.
+            using var anonymous = sluice.CreateClient(key: null);
+            using var refused = await anonymous.GetAsync("/v1/streams/none/events?access_token=query-token-5d1e");
+            Assert.Equal(401, (int)refused.StatusCode);
             await StopAsync(sluice);
             output = sluice.Output;
         }
@@ -177,6 +182,7 @@ public sealed class TelemetryProcessTests
         Assert.Contains(scopes, s => s.TryGetProperty("TraceId", out var t) && t.GetString() == traceId);
         Assert.Contains(scopes, s => s.TryGetProperty("SpanId", out var t) && t.GetString()!.Length == 16);
         Assert.DoesNotContain(secret, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("query-token-5d1e", output, StringComparison.Ordinal);
         Assert.DoesNotContain(SluiceTestServer.AdminKey, output, StringComparison.Ordinal);
     }
 
