@@ -3,6 +3,8 @@
 // publish URL. Reports delivery, duplicates, latency and the CPU seconds of the given server and store PIDs (from
 // /proc, children included) over the measured part. Loopback only; bounded (D s + 5 s drain).
 //   node bench/node/fanout.mjs <publish-url> <subscribe-url[,url...]> <admin key> [S=1000] [R=100] [D=10] [server-pids] [store-pids]
+// API=peer speaks the peers' contract (../shared/tools/sseload-peers: POST /pub/{topic} raw body, GET /sub/{topic}), so
+// the same client measures peer A; the key is then ignored.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 
 const [pubUrl, subUrls, key, S = '1000', R = '100', D = '10', serverPids = '', storePids = ''] = process.argv.slice(2);
@@ -11,6 +13,9 @@ for (const u of [pubUrl, ...subUrls.split(',')]) {
 }
 const subscribers = +S, rate = +R, seconds = +D, events = rate * seconds;
 const stream = `node-fanout-${Date.now()}`;
+const peer = process.env.API === 'peer';
+const pubPath = peer ? `/pub/${stream}` : `/v1/streams/${stream}/events`;
+const subPath = peer ? `/sub/${stream}` : `/v1/streams/${stream}/events`;
 const auth = { authorization: `Bearer ${key}` };
 const tick = 100; // USER_HZ on Linux
 
@@ -33,9 +38,9 @@ function cpu(pid) {
 const sum = (pids) => pids.split(',').filter(Boolean).reduce((a, p) => a + cpu(p), 0);
 
 async function publish(data) {
-  const r = await fetch(`${pubUrl}/v1/streams/${stream}/events`, {
-    method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'token', data }),
-  });
+  const r = await fetch(`${pubUrl}${pubPath}`, peer
+    ? { method: 'POST', body: JSON.stringify(data) }
+    : { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'token', data }) });
   await r.arrayBuffer();
   if (r.status !== 201) throw new Error(`publish answered ${r.status}`);
 }
@@ -48,7 +53,7 @@ const subs = Array.from({ length: subscribers }, async (_, i) => {
   const ac = new AbortController(); aborts.push(ac);
   let last = 1;
   try {
-    const res = await fetch(`${urls[i % urls.length]}/v1/streams/${stream}/events`, { headers: { ...auth, 'last-event-id': '1' }, signal: ac.signal });
+    const res = await fetch(`${urls[i % urls.length]}${subPath}`, { headers: peer ? { accept: 'text/event-stream' } : { ...auth, 'last-event-id': '1' }, signal: ac.signal });
     if (res.status !== 200) { failed++; return; }
     connected++;
     const reader = res.body.getReader(); const decoder = new TextDecoder(); let buf = '';
@@ -60,10 +65,18 @@ const subs = Array.from({ length: subscribers }, async (_, i) => {
       while ((at = buf.indexOf('\n\n')) >= 0) {
         const block = buf.slice(0, at); buf = buf.slice(at + 2);
         const id = /^id: (\d+)$/m.exec(block); const data = /^data: (.*)$/m.exec(block);
-        if (!id || !data || !block.includes('event: token')) continue;
-        const n = +id[1];
-        if (n <= last) { duplicates++; continue; }
-        last = n; delivered++;
+        if (!id || !data || !(peer ? data[1].includes('"t"') : block.includes('event: token'))) continue;
+        if (peer && data[1].includes('"t":0}')) continue; // the warm-up event, replayed to a subscriber without an id
+        if (peer) {
+          // Peer A's ids are Redis stream ids (ms-seq), ordered but not dense: compare them as pairs.
+          const [ms, seq] = id[1].split('-').map(Number); const n = ms * 1e6 + seq;
+          if (n <= last) { duplicates++; continue; }
+          last = n; delivered++;
+        } else {
+          const n = +id[1];
+          if (n <= last) { duplicates++; continue; }
+          last = n; delivered++;
+        }
         latencies.push(Date.now() - JSON.parse(data[1]).t);
       }
     }
@@ -89,7 +102,10 @@ aborts.forEach((a) => a.abort()); await Promise.allSettled(subs);
 latencies.sort((a, b) => a - b);
 const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
 console.log(JSON.stringify({
-  client: 'node-fetch', subscribe_urls: urls.length, subscribers, connected, failed, rate, events, expected, delivered,
+  client: 'node-fetch', api: peer ? 'peer' : 'sluice', subscribe_urls: urls.length, subscribers, connected, failed, rate, events, expected, delivered,
   missing: expected - delivered, duplicates, latency_ms_p50: q(0.5), latency_ms_p99: q(0.99), latency_ms_max: latencies.at(-1),
-  server_cpu_seconds: +(cpu1 - cpu0).toFixed(2), store_cpu_seconds: storePids ? +(store1 - store0).toFixed(2) : null,
+  server_cpu_seconds: +(cpu1 - cpu0).toFixed(2),
+  server_cpu_us_per_delivered: delivered ? +((cpu1 - cpu0) / delivered * 1e6).toFixed(2) : null,
+  store_cpu_us_per_delivered: storePids && delivered ? +((store1 - store0) / delivered * 1e6).toFixed(2) : null,
+  store_cpu_seconds: storePids ? +(store1 - store0).toFixed(2) : null,
 }));

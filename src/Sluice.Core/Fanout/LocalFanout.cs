@@ -247,13 +247,10 @@ internal sealed class LocalFanout
             {
                 subscriber.End(SessionEnd.Overflow, null);
             }
-            else
-            {
-                subscriber.Notify();
-            }
         }
 
         topic.NextId = Math.Max(topic.NextId, events[^1].Id + 1);
+        topic.ScheduleDeliveryPass();
     }
 
     /// <summary>
@@ -331,8 +328,36 @@ internal sealed class LocalFanout
         }
     }
 
-    private sealed class Topic(LocalFanout owner, StreamKey key, int capacity, long maxBytes) : ILiveListener
+    /// <remarks>
+    /// Delivery is one pass per stream, not a wake-up per subscriber: the pass (a thread-pool work item, queued once
+    /// however many events arrive while one is pending) wakes each subscriber's session inline, so the session writes
+    /// the shared frame to its response and flushes on the pass's thread, and returns to the pass at its next wait.
+    /// A flush that does not complete at once (a client that reads slowly) is awaited by that session alone, off the
+    /// pass. This took a work item, a thread-pool dispatch and a cold cache per subscriber per event out of the
+    /// delivery (docs/benchmarks.md, issue 18). The publisher's thread only writes the ring and queues the pass.
+    /// </remarks>
+    private sealed class Topic(LocalFanout owner, StreamKey key, int capacity, long maxBytes) : ILiveListener, IThreadPoolWorkItem
     {
+        private int _passQueued;
+
+        public void ScheduleDeliveryPass()
+        {
+            if (Interlocked.Exchange(ref _passQueued, 1) == 0)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            }
+        }
+
+        void IThreadPoolWorkItem.Execute()
+        {
+            // Cleared before the walk: events that arrive during it queue the next pass, so none waits for a wake-up.
+            Volatile.Write(ref _passQueued, 0);
+            foreach (var subscriber in Subscribers)
+            {
+                subscriber.NotifyInline();
+            }
+        }
+
         public readonly StreamKey Key = key;
         public readonly EventRing Ring = new(capacity, maxBytes);
 

@@ -15,7 +15,16 @@ internal sealed class Signal : IValueTaskSource
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private int _state;
 
-    public void Set()
+    /// <summary>Wakes the waiter on the thread pool (or marks the signal for its next wait).</summary>
+    public void Set() => Wake(inline: false);
+
+    /// <summary>
+    /// Wakes the waiter on this thread: its continuation runs here until its next real wait. Only for a caller that
+    /// walks many waiters in a loop of its own (the fan-out's pass), where a work item per waiter is the cost.
+    /// </summary>
+    public void SetInline() => Wake(inline: true);
+
+    private void Wake(bool inline)
     {
         while (true)
         {
@@ -33,6 +42,8 @@ internal sealed class Signal : IValueTaskSource
                 default:
                     if (Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting)
                     {
+                        // Only the one caller that won the exchange completes this wait, so the mode is its to choose.
+                        _core.RunContinuationsAsynchronously = !inline;
                         _core.SetResult(true);
                         return;
                     }

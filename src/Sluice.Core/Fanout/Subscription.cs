@@ -67,6 +67,9 @@ internal sealed class Subscription : IDisposable
     /// <summary>New events are in the ring. Many notifications while the subscriber is busy make one wake-up.</summary>
     internal void Notify() => _signal.Set();
 
+    /// <summary>As <see cref="Notify"/>, but the session's loop runs on the caller's thread (the stream's delivery pass).</summary>
+    internal void NotifyInline() => _signal.SetInline();
+
     internal void RequestHeartbeat()
     {
         Volatile.Write(ref _heartbeatPending, 1);
