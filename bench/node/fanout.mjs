@@ -51,7 +51,7 @@ const latencies = []; let delivered = 0, duplicates = 0, connected = 0, failed =
 const aborts = [];
 const subs = Array.from({ length: subscribers }, async (_, i) => {
   const ac = new AbortController(); aborts.push(ac);
-  let last = 1;
+  let last = 1, lastMs = -1, lastSeq = -1;
   try {
     const res = await fetch(`${urls[i % urls.length]}${subPath}`, { headers: peer ? { accept: 'text/event-stream' } : { ...auth, 'last-event-id': '1' }, signal: ac.signal });
     if (res.status !== 200) { failed++; return; }
@@ -64,14 +64,14 @@ const subs = Array.from({ length: subscribers }, async (_, i) => {
       let at;
       while ((at = buf.indexOf('\n\n')) >= 0) {
         const block = buf.slice(0, at); buf = buf.slice(at + 2);
-        const id = /^id: (\d+)$/m.exec(block); const data = /^data: (.*)$/m.exec(block);
+        const id = /^id: (\d+(?:-\d+)?)$/m.exec(block); const data = /^data: (.*)$/m.exec(block);
         if (!id || !data || !(peer ? data[1].includes('"t"') : block.includes('event: token'))) continue;
         if (peer && data[1].includes('"t":0}')) continue; // the warm-up event, replayed to a subscriber without an id
         if (peer) {
           // Peer A's ids are Redis stream ids (ms-seq), ordered but not dense: compare them as pairs.
-          const [ms, seq] = id[1].split('-').map(Number); const n = ms * 1e6 + seq;
-          if (n <= last) { duplicates++; continue; }
-          last = n; delivered++;
+          const [ms, seq] = id[1].split('-').map(Number);
+          if (lastMs > ms || (lastMs === ms && lastSeq >= seq)) { duplicates++; continue; }
+          lastMs = ms; lastSeq = seq; delivered++;
         } else {
           const n = +id[1];
           if (n <= last) { duplicates++; continue; }

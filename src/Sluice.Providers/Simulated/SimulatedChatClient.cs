@@ -134,9 +134,12 @@ internal sealed class SimulatedChatClient(string providerName, string model, Fun
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
         await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
 
+    // What UseOpenTelemetry() reads for gen_ai.provider.name and the model: once, not per call.
+    private readonly ChatClientMetadata _metadata = new("sluice.simulated", null, model);
+
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is not null ? null
-        : serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("sluice.simulated", null, model)
+        : serviceType == typeof(ChatClientMetadata) ? _metadata
         : serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose()
