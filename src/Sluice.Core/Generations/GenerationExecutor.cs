@@ -24,7 +24,10 @@ internal sealed partial class GenerationExecutor(
         var span = GenerationSpan.Start(job, time);
         var record = job.Record with { Status = GenerationStatus.Running, StartedAt = time.GetUtcNow() };
         job.Record = record;
-        await finisher.UpdateAsync(record);
+        // "running" is written beside the provider call, not before it: a durable write on the way to the first token
+        // (about a millisecond on SQLite, issue 18) for a status this node already serves from memory. It lands before
+        // the final record, which is written after it.
+        var running = RecordRunningAsync(record);
 
         var writer = finisher.WriterFor(record, job.Lease);
         var run = new GenerationRun(request.Contract is not null, writer, time, job.AdmittedTimestamp);
@@ -67,12 +70,26 @@ internal sealed partial class GenerationExecutor(
         }
 
         ending ??= await EndingOfOutputAsync(job, run, cancel);
+        await running;
         var released = ending.Status == GenerationStatus.Succeeded ? run.Release() : null;
         var facts = new GenerationFacts(run.Used, run.InputTokens, run.OutputTokens, run.TtftMs, time.GetElapsedTime(job.AdmittedTimestamp));
         record = await finisher.FinishAsync(record, ending, facts, writer, released);
         job.Record = record;
         GenerationSpan.End(span, record, ending, facts);
         return record;
+    }
+
+    private async Task RecordRunningAsync(GenerationRecord record)
+    {
+        try
+        {
+            await finisher.UpdateAsync(record);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Its retries spent: the final record, written next, says how the generation went; nothing is lost.
+            LogRunningNotRecorded(ex, record.Id);
+        }
     }
 
     private static ChatOptions ChatOptionsFor(GenerationRequest request, GenerationRun run)
@@ -156,6 +173,9 @@ internal sealed partial class GenerationExecutor(
 
     [LoggerMessage(EventId = 8001, Level = LogLevel.Warning, Message = "Generation {GenerationId}: provider {Target} failed with {Code}; falling back: {FallingBack}")]
     private partial void LogAttemptFailed(string generationId, string target, string code, bool fallingBack);
+
+    [LoggerMessage(EventId = 8004, Level = LogLevel.Warning, Message = "Generation {GenerationId}: its running status could not be stored; the final record follows")]
+    private partial void LogRunningNotRecorded(Exception exception, string generationId);
 
     [LoggerMessage(EventId = 8002, Level = LogLevel.Warning, Message = "Generation {GenerationId}: output violated its response contract ({Reason}); only safe_response was written")]
     private partial void LogContractViolation(string generationId, string reason);
