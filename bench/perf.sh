@@ -42,7 +42,8 @@ stop_peer() { "$PEERS_DIR/fastapi/stop.sh" >/dev/null 2>&1 || true; "$PEERS_DIR/
 cleanup() { stop_sluice; [ -z "$PEERS_DIR" ] || stop_peer; }
 trap cleanup EXIT
 emit() { echo "{\"row\":\"$1\",\"target\":\"$2\",\"result\":$3}" | tee -a "$OUT"; }
-cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# CPU seconds of a process and its children (uvicorn's workers), as the node clients count them.
+cpu() { node --input-type=module -e "import { cpuSeconds } from '$ROOT/bench/node/cpu.mjs'; console.log(cpuSeconds('$1'))"; }
 
 # wrk for $2 seconds against $1 (sluice|peer), after as long a warm-up; prints wrk's line with the server's CPU and
 # file bytes written (/proc/PID/io wchar: the WAL and the checkpoints' copies into the database) per publish.
@@ -53,7 +54,7 @@ publish_row() {
   c0=$(cpu "$pid"); w0=$(awk '/^wchar/{print $2}' "/proc/$pid/io")
   line=$(wrk -t1 -c32 -d10s -s bench/wrk/publish.lua "$url" -- "$api" "$KEY" | tail -1)
   c1=$(cpu "$pid"); w1=$(awk '/^wchar/{print $2}' "/proc/$pid/io")
-  python3 -c "import json,sys; r=json.loads(sys.argv[1]); c=($c1-$c0)/100; r['server_cpu_seconds']=c; r['server_cpu_us_per_publish']=round(c/r['requests']*1e6,1); r['file_bytes_written_per_publish']=round(($w1-$w0)/r['requests']); print(json.dumps(r))" "$line"
+  python3 -c "import json,sys; r=json.loads(sys.argv[1]); c=round($c1-$c0,2); r['server_cpu_seconds']=c; r['server_cpu_us_per_publish']=round(c/r['requests']*1e6,1); r['file_bytes_written_per_publish']=round(($w1-$w0)/r['requests']); print(json.dumps(r))" "$line"
 }
 
 for row in $ROWS; do
