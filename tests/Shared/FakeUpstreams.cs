@@ -2,11 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Sluice.Testing;
 
@@ -22,7 +18,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     private FakeUpstream(WebApplication app)
     {
         _app = app;
-        BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        BaseAddress = app.Address();
     }
 
     public Uri BaseAddress { get; }
@@ -37,13 +33,12 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public static async Task<FakeUpstream> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder(["--urls", "http://127.0.0.1:0"]);
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
         FakeUpstream? self = null;
-        app.MapPost("/v1/chat/completions", (HttpContext c) => self!.OpenAiAsync(c));
-        app.MapPost("/v1/messages", (HttpContext c) => self!.AnthropicAsync(c));
-        await app.StartAsync();
+        var app = await LoopbackApp.StartAsync(app =>
+        {
+            app.MapPost("/v1/chat/completions", (HttpContext c) => self!.OpenAiAsync(c));
+            app.MapPost("/v1/messages", (HttpContext c) => self!.AnthropicAsync(c));
+        });
         self = new FakeUpstream(app);
         return self;
     }

@@ -1,11 +1,8 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using Sluice.Testing;
 
 namespace Sluice.Server.FunctionalTests;
 
@@ -21,7 +18,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     private OtlpReceiver(WebApplication app)
     {
         _app = app;
-        Endpoint = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        Endpoint = app.Address();
     }
 
     public Uri Endpoint { get; }
@@ -31,19 +28,15 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     public static async Task<OtlpReceiver> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder(["--urls", "http://127.0.0.1:0"]);
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
         OtlpReceiver? self = null;
-        app.MapPost("/v1/{signal}", async (HttpContext context, string signal) =>
+        var app = await LoopbackApp.StartAsync(app => app.MapPost("/v1/{signal}", async (HttpContext context, string signal) =>
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body);
             self!.Requests.Enqueue(("/v1/" + signal, body.ToArray()));
             // An empty Export*ServiceResponse: full success.
             context.Response.ContentType = "application/x-protobuf";
-        });
-        await app.StartAsync();
+        }));
         self = new OtlpReceiver(app);
         return self;
     }
