@@ -11,6 +11,9 @@ internal sealed class SqliteEventLog : IEventLog
 {
     private readonly SqliteDatabase _db;
 
+    /// <summary>How far behind a stream's last event its row's <c>last_event_at</c> may be (see AppendWrite).</summary>
+    internal const long LastEventAtGranularityMs = 1_000;
+
     /// <summary>Streams whose counters the writer keeps; past it the cache starts over (a stream costs one SELECT to reload).</summary>
     internal const int MaxCachedStreams = 65_536;
 
@@ -56,9 +59,14 @@ internal sealed class SqliteEventLog : IEventLog
         cancellationToken.ThrowIfCancellationRequested();
         using var connection = _db.OpenReader();
         using var command = connection.CreateCommand();
+        // The bounds and the time of the last event come from the events' primary key, not the streams row, which an
+        // append no longer rewrites (see AppendWrite).
         command.CommandText = """
-            SELECT first_id, last_id, created_at, closed_at, last_event_at FROM streams
-            WHERE tenant = $tenant AND stream_id = $stream
+            SELECT COALESCE((SELECT MIN(id) FROM events WHERE sk = s.sk), s.first_id),
+                   COALESCE((SELECT MAX(id) FROM events WHERE sk = s.sk), s.last_id),
+                   s.created_at, s.closed_at,
+                   COALESCE((SELECT ts FROM events WHERE sk = s.sk ORDER BY id DESC LIMIT 1), s.last_event_at)
+            FROM streams s WHERE s.tenant = $tenant AND s.stream_id = $stream
             """;
         command.Parameters.AddWithValue("$tenant", key.Tenant);
         command.Parameters.AddWithValue("$stream", key.StreamId);
@@ -119,7 +127,7 @@ internal sealed class SqliteEventLog : IEventLog
             return null;
         }
 
-        state = new StreamState(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), !reader.IsDBNull(3));
+        state = new StreamState(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), !reader.IsDBNull(3)) { LastEventAtMs = reader.GetInt64(4) };
         Cache(key, state);
         return state;
     }
@@ -148,6 +156,9 @@ internal sealed class SqliteEventLog : IEventLog
         public long FirstId = firstId;
         public long LastId = lastId;
         public bool Closed = closed;
+
+        /// <summary>The streams row's <c>last_event_at</c>, as last written.</summary>
+        public long LastEventAtMs;
     }
 
     private sealed class AppendWrite(SqliteEventLog log, StreamKey key, AppendBatch batch)
@@ -172,7 +183,7 @@ internal sealed class SqliteEventLog : IEventLog
                 insert.Parameters["$tenant"].Value = key.Tenant;
                 insert.Parameters["$stream"].Value = key.StreamId;
                 insert.Parameters["$now"].Value = ms;
-                state = new StreamState((long)insert.ExecuteScalar()!, 1, 0, false);
+                state = new StreamState((long)insert.ExecuteScalar()!, 1, 0, false) { LastEventAtMs = ms };
                 log.Cache(key, state);
             }
 
@@ -204,6 +215,17 @@ internal sealed class SqliteEventLog : IEventLog
                 trim.ExecuteNonQuery();
             }
 
+            // The streams row is rewritten when the stream closes, or when its last_event_at (what the retention sweep
+            // reads) is a second or more behind; not on every append. Each rewrite costs a page of the table and one of
+            // the last_event_at index in the WAL: with them on every append a publish wrote 7.4 KB (issue 18). Ids and
+            // the last event's time are read from the events' primary key instead, and the sweep allows for the second.
+            if (!state.Closed && ms - state.LastEventAtMs < LastEventAtGranularityMs)
+            {
+                SetResult(AppendResult.Appended(stored));
+                return;
+            }
+
+            state.LastEventAtMs = ms;
             var update = commands.UpdateStream;
             update.Transaction = transaction;
             update.Parameters["$sk"].Value = state.Sk;
@@ -233,7 +255,13 @@ internal sealed class SqliteEventLog : IEventLog
             using (var select = connection.CreateCommand())
             {
                 select.Transaction = transaction;
-                select.CommandText = "SELECT sk, tenant, stream_id FROM streams WHERE last_event_at < $cutoff LIMIT $limit";
+                // last_event_at may be up to a granule behind the stream's last event, never ahead: the index finds every
+                // candidate, and the last event's own time decides, so no stream goes before Sluice:Retention:Age has passed.
+                select.CommandText = """
+                    SELECT sk, tenant, stream_id FROM streams s WHERE last_event_at < $cutoff
+                    AND COALESCE((SELECT ts FROM events WHERE sk = s.sk ORDER BY id DESC LIMIT 1), last_event_at) < $cutoff
+                    LIMIT $limit
+                    """;
                 select.Parameters.AddWithValue("$cutoff", cutoffMs);
                 select.Parameters.AddWithValue("$limit", limit);
                 using var reader = select.ExecuteReader();
@@ -271,7 +299,11 @@ internal sealed class SqliteEventLog : IEventLog
     {
         public WriterCommands(SqliteConnection connection)
         {
-            SelectStream = Create(connection, "SELECT sk, first_id, last_id, closed_at FROM streams WHERE tenant = $tenant AND stream_id = $stream", "$tenant", "$stream");
+            SelectStream = Create(connection, """
+                SELECT s.sk, COALESCE((SELECT MIN(id) FROM events WHERE sk = s.sk), s.first_id),
+                       COALESCE((SELECT MAX(id) FROM events WHERE sk = s.sk), s.last_id), s.closed_at, s.last_event_at
+                FROM streams s WHERE s.tenant = $tenant AND s.stream_id = $stream
+                """, "$tenant", "$stream");
             InsertStream = Create(connection, "INSERT INTO streams(tenant, stream_id, first_id, last_id, created_at, last_event_at) VALUES($tenant, $stream, 1, 0, $now, $now) RETURNING sk", "$tenant", "$stream", "$now");
             InsertEvent = Create(connection, "INSERT INTO events(sk, id, type, data, ts) VALUES($sk, $id, $type, $data, $ts)", "$sk", "$id", "$type", "$data", "$ts");
             UpdateStream = Create(connection, "UPDATE streams SET first_id = $first, last_id = $last, closed_at = $closed, last_event_at = $now WHERE sk = $sk", "$sk", "$first", "$last", "$closed", "$now");

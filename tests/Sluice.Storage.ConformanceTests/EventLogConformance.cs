@@ -163,6 +163,24 @@ public abstract class EventLogConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AppendsWithinOneSecond_InfoHasTheLastEventsTime_AndRetentionGoesByIt()
+    {
+        await AppendAsync(Log, A, [Token(1)]);
+        var first = Time.GetUtcNow();
+        Time.Advance(TimeSpan.FromMilliseconds(400));
+        await AppendAsync(Log, A, [Token(2), Token(3)]);
+        var last = Time.GetUtcNow();
+
+        var info = await Log.GetInfoAsync(A, default);
+        var keptPastFirst = await Log.RemoveExpiredAsync(first.AddMilliseconds(200), default);
+        var removedPastLast = await Log.RemoveExpiredAsync(last.AddMilliseconds(1), default);
+
+        Assert.Equal((1L, 3L, 3L, last), (info!.FirstId, info.LastId, info.Events, info.LastEventAt));
+        Assert.Empty(keptPastFirst);
+        Assert.Equal([A], removedPastLast);
+    }
+
+    [Fact]
     public async Task Reopen_KeepsEventsAndContinuesIds()
     {
         await AppendAsync(Log, A, [Token(1), Token(2)]);
