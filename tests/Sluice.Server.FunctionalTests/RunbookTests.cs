@@ -3,6 +3,12 @@ using Sluice.Testing;
 namespace Sluice.Server.FunctionalTests;
 
 /// <summary>Every <c>sh</c> block of every runbook runs, in order, against a live Sluice and must succeed.</summary>
+/// <remarks>
+/// Alone, with the observability tests: runbooks read <c>/metrics</c>, and OpenTelemetry listens to meters by name
+/// across the process, so a host of another test stopping mid-scrape took <c>sluice_store_up</c> out of the cluster
+/// runbook's scrape once in CI.
+/// </remarks>
+[Collection(nameof(ObservabilityTests))]
 public sealed class RunbookTests
 {
     public static TheoryData<string> Runbooks()
