@@ -11,6 +11,7 @@ public sealed partial class SluiceProcess : IDisposable
 {
     private readonly Process _process;
     private readonly System.Text.StringBuilder _output = new();
+    private readonly System.Text.StringBuilder _stdout = new();
 
     private SluiceProcess(Process process) => _process = process;
 
@@ -23,6 +24,18 @@ public sealed partial class SluiceProcess : IDisposable
             lock (_output)
             {
                 return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Standard output alone (<see cref="Output"/> has both streams).</summary>
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _stdout.ToString();
             }
         }
     }
@@ -53,6 +66,7 @@ public sealed partial class SluiceProcess : IDisposable
             lock (process._output)
             {
                 process._output.AppendLine(e.Data);
+                process._stdout.AppendLine(e.Data);
             }
 
             var match = Listening().Match(e.Data);

@@ -186,6 +186,25 @@ public sealed class TelemetryProcessTests
         Assert.DoesNotContain(SluiceTestServer.AdminKey, output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task JsonLogFormat_AFirstStartsKeyNotice_GoesToStandardError_StandardOutputStaysJson()
+    {
+        string stdout;
+        string all;
+        using (var sluice = await SluiceProcess.StartAsync(Directory.CreateTempSubdirectory("sluice-jsonlog-first-").FullName, adminKey: null,
+            "--Sluice:Logging:Format", "json"))
+        {
+            await StopAsync(sluice);
+            stdout = sluice.StandardOutput;
+            all = sluice.Output;
+        }
+
+        var key = System.Text.RegularExpressions.Regex.Match(all, @"\bsk_[A-Za-z0-9_-]{20,}").Value;
+        Assert.NotEmpty(key);
+        Assert.DoesNotContain(key, stdout, StringComparison.Ordinal);
+        Assert.All(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), line => JsonDocument.Parse(line).Dispose());
+    }
+
     private static Task<SluiceProcess> StartAsync(OtlpReceiver receiver, FakeUpstream upstream, bool tracing, params string[] extra) =>
         SluiceProcess.StartAsync(Directory.CreateTempSubdirectory("sluice-otel-").FullName, new Dictionary<string, string>
         {

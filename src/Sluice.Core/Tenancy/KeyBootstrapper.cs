@@ -8,7 +8,7 @@ namespace Sluice.Tenancy;
 /// <summary>
 /// Makes sure an admin can get in: the configured <c>Sluice:AdminKey</c> is registered, or on a first start
 /// with no keys one is generated, printed once to standard output (never to the log) and saved under the
-/// data directory with owner-only permissions.
+/// data directory with owner-only permissions (to standard error when the log is JSON on standard output).
 /// </summary>
 internal sealed partial class KeyBootstrapper(
     ApiKeyService keys, IKeyStore store, IOptions<SluiceOptions> options, ILogger<KeyBootstrapper> logger) : IHostedService
@@ -54,10 +54,12 @@ internal sealed partial class KeyBootstrapper(
         }
 
         // Printed, not logged: log sinks are shipped and retained; the console of a first start is watched by a person.
-        await Console.Out.WriteLineAsync(
+        // With JSON logs standard output is one JSON object per line for a shipper, so the notice goes to standard error.
+        var console = o.Logging.Json ? Console.Error : Console.Out;
+        await console.WriteLineAsync(
             $"Sluice: created the bootstrap admin key {record.Id} for tenant '{Tenants.Default}'. It is shown once:\n  {secret}\n" +
             (path is null ? "  (not saved: Sluice:Store=memory)" : $"  saved to {path}"));
-        await Console.Out.FlushAsync(cancellationToken);
+        await console.FlushAsync(cancellationToken);
         LogGenerated(record.Id);
     }
 
