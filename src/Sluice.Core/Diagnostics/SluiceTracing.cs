@@ -27,7 +27,6 @@ internal static class SluiceTracing
         public const string RequestModel = "gen_ai.request.model";
         public const string RequestMaxTokens = "gen_ai.request.max_tokens";
         public const string ResponseModel = "gen_ai.response.model";
-        public const string ResponseId = "gen_ai.response.id";
         public const string FinishReasons = "gen_ai.response.finish_reasons";
         public const string InputTokens = "gen_ai.usage.input_tokens";
         public const string OutputTokens = "gen_ai.usage.output_tokens";

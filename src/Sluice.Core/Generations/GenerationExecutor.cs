@@ -20,8 +20,22 @@ internal sealed partial class GenerationExecutor(
 
     public async Task<GenerationRecord> RunAsync(GenerationJob job)
     {
-        var request = job.Request;
         var span = GenerationSpan.Start(job, time);
+        try
+        {
+            return await RunAsync(job, span);
+        }
+        catch (Exception ex)
+        {
+            // The runner ends the generation as internal; the span ends with it instead of never being exported.
+            GenerationSpan.Failed(span, ex);
+            throw;
+        }
+    }
+
+    private async Task<GenerationRecord> RunAsync(GenerationJob job, System.Diagnostics.Activity? span)
+    {
+        var request = job.Request;
         var record = job.Record with { Status = GenerationStatus.Running, StartedAt = time.GetUtcNow() };
         job.Record = record;
         // "running" is written beside the provider call, not before it: a durable write on the way to the first token

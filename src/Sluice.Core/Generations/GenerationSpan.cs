@@ -38,6 +38,18 @@ internal static class GenerationSpan
         return activity;
     }
 
+    /// <summary>The run threw (a bug, not the provider: provider failures end through <see cref="End"/>).</summary>
+    public static void Failed(Activity? activity, Exception exception)
+    {
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(GenAi.ErrorType, exception.GetType().FullName);
+            activity.SetStatus(ActivityStatusCode.Error, "internal");
+        }
+
+        activity?.Dispose();
+    }
+
     public static void End(Activity? activity, GenerationRecord record, GenerationEnding ending, GenerationFacts facts)
     {
         if (activity is not { IsAllDataRequested: true })
