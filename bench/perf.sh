@@ -7,6 +7,9 @@
 #   bench/perf.sh                      all rows
 #   ROWS="fanout publish" bench/perf.sh
 #   PEERS="" bench/perf.sh             Sluice only
+#   FANOUT_RUNS="500:100:10" WARM=10   the fan-out runs (subscribers:rate:seconds) and the seconds of warm-up before each
+#   SERVER_DLL=path/Sluice.Server.dll  another build (say, the commit before) for a before/after
+#   SLUICE_ENV="DOTNET_X=1" SLUICE_ARGS="--Sluice:Transport:InlineScheduling true"   a knob to try
 # Needs: node, wrk, curl, and for peer A Debian's python3-fastapi python3-uvicorn python3-uvloop python3-redis
 # python3-hiredis redis-server.
 set -euo pipefail
@@ -22,15 +25,18 @@ STATE=$(mktemp -d /tmp/sluice-perf.XXXXXX)
 OUT="$ROOT/bench/results/perf-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 mkdir -p "$ROOT/bench/results"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-dotnet build -c Release -nologo -clp:ErrorsOnly src/Sluice.Server >/dev/null
-DLL="$ROOT/src/Sluice.Server/bin/Release/net10.0/Sluice.Server.dll"
+if [ -z "${SERVER_DLL:-}" ]; then
+  dotnet build -c Release -nologo -clp:ErrorsOnly src/Sluice.Server >/dev/null
+  SERVER_DLL="$ROOT/src/Sluice.Server/bin/Release/net10.0/Sluice.Server.dll"
+fi
 URL="http://127.0.0.1:$PORT"
 PEER_URL=http://127.0.0.1:8091
 
 SLUICE_PID=
 start_sluice() {
   rm -rf "$STATE/data"
-  dotnet "$DLL" --urls "$URL" --Sluice:DataDir "$STATE/data" --Sluice:AdminKey "$KEY" --Logging:LogLevel:Default Warning "$@" >"$STATE/sluice.log" 2>&1 &
+  env ${SLUICE_ENV:-} dotnet "$SERVER_DLL" --urls "$URL" --Sluice:DataDir "$STATE/data" --Sluice:AdminKey "$KEY" \
+    --Logging:LogLevel:Default Warning ${SLUICE_ARGS:-} "$@" >"$STATE/sluice.log" 2>&1 &
   SLUICE_PID=$!
   for _ in $(seq 1 100); do curl -fsS "$URL/health/ready" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "sluice did not start; see $STATE/sluice.log" >&2; exit 1
@@ -60,10 +66,11 @@ publish_row() {
 for row in $ROWS; do
   case $row in
     fanout)
-      for run in 500:100:10 2000:200:10; do
+      for run in ${FANOUT_RUNS:-500:100:10 2000:200:10}; do
         IFS=: read -r S R D <<<"$run"
         start_sluice
-        node bench/node/fanout.mjs "$URL" "$URL" "$KEY" "$S" "$R" 10 >/dev/null # warm-up: JIT and dynamic PGO
+        # Warm-up on the same path: with 3 s instead of 10 the JIT was still a fifth of the server's CPU in the measured 10 s.
+        node bench/node/fanout.mjs "$URL" "$URL" "$KEY" "$S" "$R" "${WARM:-10}" >/dev/null
         emit "fanout-$S-$R" sluice "$(node bench/node/fanout.mjs "$URL" "$URL" "$KEY" "$S" "$R" "$D" "$SLUICE_PID")"
         stop_sluice
         for p in $PEERS; do start_peer; emit "fanout-$S-$R" "$p" "$(API=peer node bench/node/fanout.mjs "$PEER_URL" "$PEER_URL" - "$S" "$R" "$D" "$PEER_PID" "$REDIS_PID")"; stop_peer; done

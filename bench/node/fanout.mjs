@@ -5,38 +5,16 @@
 //   node bench/node/fanout.mjs <publish-url> <subscribe-url[,url...]> <admin key> [S=1000] [R=100] [D=10] [server-pids] [store-pids]
 // API=peer speaks the peers' contract (../shared/tools/sseload-peers: POST /pub/{topic} raw body, GET /sub/{topic}), so
 // the same client measures peer A; the key is then ignored.
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { cpuSeconds, loopbackOnly, quantile } from './cpu.mjs';
 
 const [pubUrl, subUrls, key, S = '1000', R = '100', D = '10', serverPids = '', storePids = ''] = process.argv.slice(2);
-for (const u of [pubUrl, ...subUrls.split(',')]) {
-  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(u)) { console.error(`loopback only: ${u}`); process.exit(2); }
-}
+loopbackOnly(pubUrl, ...subUrls.split(','));
 const subscribers = +S, rate = +R, seconds = +D, events = rate * seconds;
 const stream = `node-fanout-${Date.now()}`;
 const peer = process.env.API === 'peer';
 const pubPath = peer ? `/pub/${stream}` : `/v1/streams/${stream}/events`;
 const subPath = peer ? `/sub/${stream}` : `/v1/streams/${stream}/events`;
 const auth = { authorization: `Bearer ${key}` };
-const tick = 100; // USER_HZ on Linux
-
-function cpu(pid) {
-  const seen = new Set();
-  const walk = (p) => {
-    if (seen.has(p) || !existsSync(`/proc/${p}/stat`)) return 0;
-    seen.add(p);
-    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    let t = (+f[11] + +f[12]) / tick;
-    for (const task of readdirSync(`/proc/${p}/task`)) {
-      const c = `/proc/${p}/task/${task}/children`;
-      if (existsSync(c)) for (const child of readFileSync(c, 'utf8').split(' ').filter(Boolean)) t += walk(child);
-    }
-    return t;
-  };
-  return walk(pid);
-}
-const sum = (pids) => pids.split(',').filter(Boolean).reduce((a, p) => a + cpu(p), 0);
-
 async function publish(data) {
   const r = await fetch(`${pubUrl}${pubPath}`, peer
     ? { method: 'POST', body: JSON.stringify(data) }
@@ -85,7 +63,7 @@ const subs = Array.from({ length: subscribers }, async (_, i) => {
 const t0 = Date.now();
 while (connected + failed < subscribers && Date.now() - t0 < 30000) await new Promise((r) => setTimeout(r, 50));
 
-const cpu0 = sum(serverPids), store0 = sum(storePids);
+const cpu0 = cpuSeconds(serverPids), store0 = cpuSeconds(storePids);
 const start = Date.now(); const pending = [];
 for (let i = 0; i < events; i++) {
   const due = start + (i * 1000) / rate;
@@ -96,11 +74,11 @@ await Promise.all(pending);
 const expected = events * connected;
 const drainUntil = Date.now() + 5000;
 while (delivered + duplicates < expected && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
-const cpu1 = sum(serverPids), store1 = sum(storePids);
+const cpu1 = cpuSeconds(serverPids), store1 = cpuSeconds(storePids);
 aborts.forEach((a) => a.abort()); await Promise.allSettled(subs);
 
 latencies.sort((a, b) => a - b);
-const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+const q = (p) => quantile(latencies, p);
 console.log(JSON.stringify({
   client: 'node-fetch', api: peer ? 'peer' : 'sluice', subscribe_urls: urls.length, subscribers, connected, failed, rate, events, expected, delivered,
   missing: expected - delivered, duplicates, latency_ms_p50: q(0.5), latency_ms_p99: q(0.99), latency_ms_max: latencies.at(-1),
