@@ -76,7 +76,7 @@ internal sealed class StreamSession
                     wrote = true;
                 }
 
-                if (_replayOwed && await TryReplayAsync(token))
+                if (_replayOwed && await ReadLogOffThePassAsync(token))
                 {
                     return SessionEnd.Terminal;
                 }
@@ -105,7 +105,7 @@ internal sealed class StreamSession
 
                     // Missing: announced out of order or lost. The log has it, in order.
                     var before = _lastSent;
-                    if (await TryReplayAsync(token))
+                    if (await ReadLogOffThePassAsync(token))
                     {
                         return SessionEnd.Terminal;
                     }
@@ -136,6 +136,17 @@ internal sealed class StreamSession
         {
             return subscription.EndReason is SessionEnd.Overflow or SessionEnd.WriteTimeout ? subscription.EndReason.Value : SessionEnd.ClientGone;
         }
+    }
+
+    /// <summary>
+    /// A read of the log from the live loop, which may be running on its stream's delivery pass (LocalFanout): SQLite
+    /// reads block, so the session leaves the pass first instead of holding up every other subscriber of the stream.
+    /// Only gaps and store outages come here; the live path reads the ring.
+    /// </summary>
+    private async Task<bool> ReadLogOffThePassAsync(CancellationToken token)
+    {
+        await Task.Yield();
+        return await TryReplayAsync(token);
     }
 
     /// <summary>As <see cref="ReplayAsync"/>, but a store outage leaves the replay owed instead of ending the response.</summary>
